@@ -1,0 +1,6 @@
+/* Operators: elementwise family (rows are added as they are implemented). */
+#include "ops.h"
+
+const struct ir_op ir_ops_elementwise[] = {
+    { NULL, 0, 0, NULL, NULL, 0 },
+};
