@@ -1,0 +1,97 @@
+/* CPU backend internals: a compiled model is a list of steps over slots.
+ *
+ * Every IR value becomes a slot. A slot's bytes live in the instance's arena
+ * (planned from lifetimes), in a constant block the model owns, in the
+ * caller's input buffer, or in another slot's storage (aliases: Reshape-like
+ * ops and in-place element-wise ops). Steps read and write slots through a
+ * per-run pointer table, so the same compiled steps serve every instance. */
+#ifndef INFERD_CPU_H
+#define INFERD_CPU_H
+
+#include "inferd_backend.h"
+#include "ops.h"
+
+#include <stdint.h>
+
+enum cpu_slot_kind {
+    CPU_SLOT_ARENA = 0,
+    CPU_SLOT_CONST,
+    CPU_SLOT_INPUT,
+    CPU_SLOT_ALIAS,
+};
+
+struct cpu_slot {
+    int kind; /* enum cpu_slot_kind */
+    int dtype;
+    int ndim;
+    int64_t dims[IR_MAX_DIMS];
+    size_t nbytes;
+    void *data;      /* CONST: ir_alloc'd, owned by the model */
+    int input_index; /* INPUT: position in run()'s in[] */
+    int root;        /* ALIAS: the slot whose storage this one uses; others: itself */
+    size_t offset;   /* ARENA: offset in the instance arena */
+};
+
+struct cpu_step;
+struct cpu_model;
+
+/* Runs one step. ptr[s] is slot s's storage for this run; scratch is the
+ * instance's per-step tensor arrays (at least max nin/nout entries). */
+typedef int (*cpu_kernel_fn)(const struct cpu_model *m, const struct cpu_step *s, void *const *ptr,
+                             struct ir_tensor *tin, struct ir_tensor *tout);
+
+struct cpu_step {
+    char *name;
+    char *op_type;
+    const char *kernel; /* static string naming the kernel chosen */
+    const struct ir_op *op;
+    void *params; /* the op's params, taken over from the node */
+    struct ir_act act;
+    int nin, nout;
+    int *in, *out; /* slot indices; -1 = absent */
+    cpu_kernel_fn run;
+    void *kdata; /* kernel-prepared data (packed weights...) */
+    void (*kdata_free)(void *);
+    /* profile counters, summed over instances (atomics: instances run concurrently) */
+    uint64_t prof_ns;
+    uint64_t prof_calls;
+};
+
+struct cpu_backend {
+    int threads;
+};
+
+struct cpu_instance {
+    void *arena;
+    void **ptr;
+    struct ir_tensor *tin, *tout;
+};
+
+struct cpu_model {
+    struct cpu_backend *be;
+    struct cpu_slot *slots;
+    int nslots;
+    struct cpu_step *steps;
+    int nsteps;
+    int *inputs; /* slot of each runtime graph input */
+    int ninputs;
+    int *outputs; /* slot of each graph output */
+    int noutputs;
+    size_t arena_size;
+    int max_io; /* largest nin/nout over steps */
+    bool profile;
+    int ninstances;
+    struct cpu_instance *inst;
+};
+
+/* Fills tensor views of a step's inputs and outputs from the pointer table. */
+void cpu_step_tensors(const struct cpu_model *m, const struct cpu_step *s, void *const *ptr,
+                      struct ir_tensor *tin, struct ir_tensor *tout);
+
+/* Kernel selection: gives a specialised kernel the chance to take a step.
+ * Returns 1 when it did (s->run, s->kernel, s->kdata set), 0 to fall back to
+ * the reference kernel, <0 on error. */
+int cpu_kernel_choose(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                      const struct ir_node *n, char *err, size_t errlen);
+
+#endif

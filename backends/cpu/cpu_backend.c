@@ -1,0 +1,484 @@
+/* The CPU backend plugin: compile (slots, aliasing, arena plan, kernel choice)
+ * and run. */
+#include "cpu.h"
+
+#include "inferd_error.h"
+#include "plan.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CPU_MAX_THREADS 256
+
+/* --- open / close ------------------------------------------------------- */
+
+static int option_int(const char *key, const char *s, int lo, int hi, int *out, char *err,
+                      size_t errlen)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        snprintf(err, errlen, "cpu: option %s=%s: expected an integer from %d to %d", key, s, lo,
+                 hi);
+        return INFERD_E_BAD_CONFIG;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int cpu_open(const struct inferd_kv *opts, struct inferd_backend **out, char *err,
+                    size_t errlen)
+{
+    struct cpu_backend *be = calloc(1, sizeof(*be));
+    if (!be) return -ENOMEM;
+    be->threads = 1;
+    for (const struct inferd_kv *kv = opts; kv && kv->key; kv++) {
+        int rc;
+        if (strcmp(kv->key, "threads") == 0) {
+            rc = option_int(kv->key, kv->value, 1, CPU_MAX_THREADS, &be->threads, err, errlen);
+        } else {
+            snprintf(err, errlen, "cpu: unknown option '%s' (known: threads)", kv->key);
+            rc = INFERD_E_BAD_CONFIG;
+        }
+        if (rc < 0) {
+            free(be);
+            return rc;
+        }
+    }
+    /* OpenBLAS keeps one process-wide thread count. */
+    openblas_set_num_threads(be->threads);
+    *out = (struct inferd_backend *)be;
+    return 0;
+}
+
+static void cpu_close(struct inferd_backend *b)
+{
+    free(b);
+}
+
+/* --- release ------------------------------------------------------------ */
+
+static void cpu_release(struct inferd_model *mm)
+{
+    struct cpu_model *m = (struct cpu_model *)mm;
+    if (!m) return;
+    for (int i = 0; i < m->nsteps; i++) {
+        struct cpu_step *s = &m->steps[i];
+        free(s->name);
+        free(s->op_type);
+        free(s->params);
+        free(s->in);
+        free(s->out);
+        if (s->kdata_free) s->kdata_free(s->kdata);
+    }
+    free(m->steps);
+    if (m->slots)
+        for (int i = 0; i < m->nslots; i++) ir_free(m->slots[i].data);
+    free(m->slots);
+    if (m->inst)
+        for (int i = 0; i < m->ninstances; i++) {
+            ir_free(m->inst[i].arena);
+            free(m->inst[i].ptr);
+            free(m->inst[i].tin);
+            free(m->inst[i].tout);
+        }
+    free(m->inst);
+    free(m->inputs);
+    free(m->outputs);
+    free(m);
+}
+
+/* --- compile ------------------------------------------------------------ */
+
+void cpu_step_tensors(const struct cpu_model *m, const struct cpu_step *s, void *const *ptr,
+                      struct ir_tensor *tin, struct ir_tensor *tout)
+{
+    for (int k = 0; k < s->nin; k++) {
+        struct ir_tensor *t = &tin[k];
+        if (s->in[k] < 0) {
+            memset(t, 0, sizeof(*t));
+            continue;
+        }
+        const struct cpu_slot *sl = &m->slots[s->in[k]];
+        t->dtype = sl->dtype;
+        t->ndim = sl->ndim;
+        memcpy(t->dims, sl->dims, sizeof(t->dims));
+        t->nbytes = sl->nbytes;
+        t->data = ptr[s->in[k]];
+    }
+    for (int k = 0; k < s->nout; k++) {
+        struct ir_tensor *t = &tout[k];
+        if (s->out[k] < 0) {
+            memset(t, 0, sizeof(*t));
+            continue;
+        }
+        const struct cpu_slot *sl = &m->slots[s->out[k]];
+        t->dtype = sl->dtype;
+        t->ndim = sl->ndim;
+        memcpy(t->dims, sl->dims, sizeof(t->dims));
+        t->nbytes = sl->nbytes;
+        t->data = ptr[s->out[k]];
+    }
+}
+
+/* Runs the op's reference kernel, then the fused activation. */
+static int step_run_reference(const struct cpu_model *m, const struct cpu_step *s, void *const *ptr,
+                              struct ir_tensor *tin, struct ir_tensor *tout)
+{
+    cpu_step_tensors(m, s, ptr, tin, tout);
+    int rc = s->op->eval(s->params, tin, s->nin, tout, s->nout);
+    if (rc < 0) return rc;
+    if (s->act.kind != IR_ACT_NONE && tout[0].dtype == IR_DT_F32)
+        ir_act_apply(&s->act, tout[0].data, tout[0].nbytes / sizeof(float));
+    return 0;
+}
+
+/* Slots: one per IR value; constants taken over from the graph. */
+static int slots_build(struct cpu_model *m, struct ir_graph *g)
+{
+    m->nslots = g->nvalues;
+    m->slots = calloc((size_t)g->nvalues + 1, sizeof(*m->slots));
+    if (!m->slots) return -ENOMEM;
+    for (int v = 0; v < g->nvalues; v++) {
+        struct ir_value *val = &g->values[v];
+        struct cpu_slot *sl = &m->slots[v];
+        sl->dtype = val->dtype;
+        sl->ndim = val->shape.ndim;
+        memcpy(sl->dims, val->shape.dims, sizeof(sl->dims));
+        int64_t numel = ir_shape_numel(&val->shape);
+        sl->nbytes = numel > 0 ? (size_t)numel * ir_dtype_size(val->dtype) : 0;
+        sl->root = v;
+        sl->input_index = -1;
+        if (val->flags & IR_VALUE_CONST) {
+            sl->kind = CPU_SLOT_CONST;
+            sl->data = ir_value_data_take(g, v);
+            if (!sl->data && sl->nbytes) return INFERD_E_INTERNAL;
+        } else if (val->flags & IR_VALUE_INPUT) {
+            sl->kind = CPU_SLOT_INPUT;
+        } else {
+            sl->kind = CPU_SLOT_ARENA;
+        }
+    }
+    for (int i = 0; i < g->ninputs; i++)
+        if (m->slots[g->inputs[i]].kind == CPU_SLOT_INPUT) m->slots[g->inputs[i]].input_index = i;
+    return 0;
+}
+
+/* Decides which outputs share storage with an input (Reshape-like ops and
+ * in-place element-wise ops), then plans the arena for the remaining roots. */
+static int storage_plan(struct cpu_model *m, const struct ir_graph *g, char *err, size_t errlen)
+{
+    int rc = 0;
+    int n = g->nnodes;
+    int *last_read = malloc(sizeof(int) * ((size_t)m->nslots + 1));
+    int *root_last = malloc(sizeof(int) * ((size_t)m->nslots + 1));
+    int *first_write = malloc(sizeof(int) * ((size_t)m->nslots + 1));
+    struct ir_plan_buf *bufs = malloc(sizeof(*bufs) * ((size_t)m->nslots + 1));
+    int *buf_slot = malloc(sizeof(int) * ((size_t)m->nslots + 1));
+    if (!last_read || !root_last || !first_write || !bufs || !buf_slot) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (int s = 0; s < m->nslots; s++) {
+        last_read[s] = -1;
+        first_write[s] = -1;
+    }
+    for (int i = 0; i < n; i++) {
+        const struct ir_node *nd = &g->nodes[i];
+        for (int k = 0; k < nd->nin; k++)
+            if (nd->in[k] >= 0) last_read[nd->in[k]] = i;
+    }
+    for (int i = 0; i < g->noutputs; i++) last_read[g->outputs[i]] = n; /* read after the run */
+    for (int s = 0; s < m->nslots; s++) root_last[s] = last_read[s];
+
+    for (int i = 0; i < n; i++) {
+        const struct ir_node *nd = &g->nodes[i];
+        const struct cpu_step *st = &m->steps[i];
+        if (nd->nout < 1 || nd->out[0] < 0 || nd->nin < 1 || nd->in[0] < 0) continue;
+        int out = nd->out[0], r = m->slots[nd->in[0]].root;
+        bool alias = st->run == NULL; /* alias steps have no kernel */
+        bool inplace = false;
+        if (!alias && (nd->op->flags & IR_OP_INPLACE) && m->slots[r].kind == CPU_SLOT_ARENA &&
+            root_last[r] <= i && m->slots[r].nbytes == m->slots[out].nbytes &&
+            m->slots[r].dtype == m->slots[out].dtype && st->run == step_run_reference)
+            inplace = true;
+        if (!alias && !inplace) continue;
+        m->slots[out].kind = CPU_SLOT_ALIAS;
+        m->slots[out].root = r;
+        if (root_last[out] > root_last[r]) root_last[r] = root_last[out];
+    }
+    /* An alias read later keeps its root alive. */
+    for (int s = 0; s < m->nslots; s++) {
+        int r = m->slots[s].root;
+        if (last_read[s] > root_last[r]) root_last[r] = last_read[s];
+    }
+    for (int i = 0; i < n; i++) {
+        const struct ir_node *nd = &g->nodes[i];
+        for (int k = 0; k < nd->nout; k++) {
+            int s = nd->out[k];
+            if (s < 0) continue;
+            int r = m->slots[s].root;
+            if (first_write[r] < 0) first_write[r] = i;
+        }
+    }
+    int nbufs = 0;
+    for (int s = 0; s < m->nslots; s++) {
+        if (m->slots[s].kind != CPU_SLOT_ARENA) continue;
+        if (first_write[s] < 0) continue; /* never written: unused value */
+        bufs[nbufs].size = m->slots[s].nbytes;
+        bufs[nbufs].first = first_write[s];
+        bufs[nbufs].last = root_last[s] < first_write[s] ? first_write[s] : root_last[s];
+        buf_slot[nbufs++] = s;
+    }
+    size_t arena = ir_plan_arena(bufs, nbufs, 64);
+    if (arena == (size_t)-1) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (int b = 0; b < nbufs; b++) m->slots[buf_slot[b]].offset = bufs[b].offset;
+    m->arena_size = arena;
+out:
+    free(last_read);
+    free(root_last);
+    free(first_write);
+    free(bufs);
+    free(buf_slot);
+    if (rc == -ENOMEM) snprintf(err, errlen, "%s: out of memory planning activations", g->path);
+    return rc;
+}
+
+static int steps_build(struct cpu_model *m, struct ir_graph *g, char *err, size_t errlen)
+{
+    m->nsteps = g->nnodes;
+    m->steps = calloc((size_t)g->nnodes + 1, sizeof(*m->steps));
+    if (!m->steps) return -ENOMEM;
+    for (int i = 0; i < g->nnodes; i++) {
+        struct ir_node *n = &g->nodes[i];
+        struct cpu_step *s = &m->steps[i];
+        s->name = strdup(n->name);
+        s->op_type = strdup(n->op_type);
+        s->in = malloc(sizeof(int) * (size_t)(n->nin + 1));
+        s->out = malloc(sizeof(int) * (size_t)(n->nout + 1));
+        if (!s->name || !s->op_type || !s->in || !s->out) return -ENOMEM;
+        memcpy(s->in, n->in, sizeof(int) * (size_t)n->nin);
+        memcpy(s->out, n->out, sizeof(int) * (size_t)n->nout);
+        s->nin = n->nin;
+        s->nout = n->nout;
+        s->op = n->op;
+        s->act = n->act;
+        if (n->nin > m->max_io) m->max_io = n->nin;
+        if (n->nout > m->max_io) m->max_io = n->nout;
+
+        int rc = cpu_kernel_choose(m, s, g, n, err, errlen);
+        if (rc < 0) return rc;
+        if (rc == 1) continue;
+        s->params = n->params;
+        n->params = NULL;
+        if ((n->op->flags & IR_OP_ALIAS) && n->act.kind == IR_ACT_NONE && n->nin >= 1 &&
+            n->in[0] >= 0 && n->out[0] >= 0) {
+            bool extra = false; /* Dropout's mask wanted: run it */
+            for (int k = 1; k < n->nout; k++)
+                if (n->out[k] >= 0) extra = true;
+            if (!extra) {
+                s->kernel = "alias";
+                continue; /* run stays NULL: no work at run time */
+            }
+        }
+        if (!n->op->eval)
+            return ir_node_error(g, n, INFERD_E_UNSUPPORTED, err, errlen,
+                                 "the cpu backend has no kernel for %s", n->op_type);
+        s->run = step_run_reference;
+        s->kernel = "reference";
+    }
+    return 0;
+}
+
+static int instances_create(struct cpu_model *m, int ninstances)
+{
+    m->inst = calloc((size_t)ninstances, sizeof(*m->inst));
+    if (!m->inst) return -ENOMEM;
+    m->ninstances = ninstances;
+    for (int i = 0; i < ninstances; i++) {
+        struct cpu_instance *in = &m->inst[i];
+        in->arena = ir_alloc(m->arena_size);
+        in->ptr = calloc((size_t)m->nslots + 1, sizeof(void *));
+        in->tin = calloc((size_t)m->max_io + 1, sizeof(struct ir_tensor));
+        in->tout = calloc((size_t)m->max_io + 1, sizeof(struct ir_tensor));
+        if (!in->arena || !in->ptr || !in->tin || !in->tout) return -ENOMEM;
+        /* Arena and constant pointers never change: fill them once. */
+        for (int s = 0; s < m->nslots; s++) {
+            const struct cpu_slot *r = &m->slots[m->slots[s].root];
+            if (r->kind == CPU_SLOT_ARENA) in->ptr[s] = (char *)in->arena + r->offset;
+            if (r->kind == CPU_SLOT_CONST) in->ptr[s] = r->data;
+        }
+    }
+    return 0;
+}
+
+static int cpu_compile(struct inferd_backend *b, struct ir_graph *g, int ninstances,
+                       const struct inferd_kv *opts, struct inferd_model **out, char *err,
+                       size_t errlen)
+{
+    struct cpu_model *m = calloc(1, sizeof(*m));
+    if (!m) return -ENOMEM;
+    m->be = (struct cpu_backend *)b;
+    int rc = 0;
+    if (ninstances < 1 || ninstances > 1024) {
+        snprintf(err, errlen, "cpu: %d instances requested (1 to 1024)", ninstances);
+        rc = INFERD_E_BAD_CONFIG;
+        goto fail;
+    }
+    for (const struct inferd_kv *kv = opts; kv && kv->key; kv++) {
+        if (strcmp(kv->key, "profile") == 0) {
+            m->profile = strcmp(kv->value, "0") != 0;
+        } else {
+            snprintf(err, errlen, "cpu: unknown model option '%s' (known: profile)", kv->key);
+            rc = INFERD_E_BAD_CONFIG;
+            goto fail;
+        }
+    }
+    if ((rc = slots_build(m, g)) < 0) goto fail;
+    if ((rc = steps_build(m, g, err, errlen)) < 0) goto fail;
+    if ((rc = storage_plan(m, g, err, errlen)) < 0) goto fail;
+    m->ninputs = g->ninputs;
+    m->noutputs = g->noutputs;
+    m->inputs = malloc(sizeof(int) * ((size_t)g->ninputs + 1));
+    m->outputs = malloc(sizeof(int) * ((size_t)g->noutputs + 1));
+    if (!m->inputs || !m->outputs) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    memcpy(m->inputs, g->inputs, sizeof(int) * (size_t)g->ninputs);
+    memcpy(m->outputs, g->outputs, sizeof(int) * (size_t)g->noutputs);
+    if ((rc = instances_create(m, ninstances)) < 0) goto fail;
+    *out = (struct inferd_model *)m;
+    return 0;
+fail:
+    if (rc == -ENOMEM) snprintf(err, errlen, "%s: out of memory compiling for cpu", g->path);
+    cpu_release((struct inferd_model *)m);
+    return rc;
+}
+
+/* --- run ---------------------------------------------------------------- */
+
+static int tensor_check(const char *what, int k, const struct ir_tensor *t,
+                        const struct cpu_slot *sl, char *err, size_t errlen)
+{
+    bool same = t->dtype == sl->dtype && t->ndim == sl->ndim;
+    for (int d = 0; same && d < sl->ndim; d++) same = t->dims[d] == sl->dims[d];
+    if (!same) {
+        char want[160], got[160];
+        struct ir_shape ws = { .ndim = sl->ndim }, gs = { .ndim = t->ndim };
+        memcpy(ws.dims, sl->dims, sizeof(ws.dims));
+        if (t->ndim >= 0 && t->ndim <= IR_MAX_DIMS)
+            memcpy(gs.dims, t->dims, sizeof(gs.dims));
+        else
+            gs.ndim = 0;
+        snprintf(err, errlen, "%s %d: got %s %s, the model was compiled for %s %s", what, k,
+                 ir_dtype_name(t->dtype), ir_shape_str(&gs, got, sizeof(got)),
+                 ir_dtype_name(sl->dtype), ir_shape_str(&ws, want, sizeof(want)));
+        return INFERD_E_BAD_INPUT;
+    }
+    if (!t->data || t->nbytes < sl->nbytes) {
+        snprintf(err, errlen, "%s %d: buffer of %zu bytes, %zu needed", what, k, t->nbytes,
+                 sl->nbytes);
+        return INFERD_E_BAD_INPUT;
+    }
+    return 0;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cpu_run(struct inferd_model *mm, int instance, const struct ir_tensor *in, size_t nin,
+                   struct ir_tensor *out, size_t nout, char *err, size_t errlen)
+{
+    struct cpu_model *m = (struct cpu_model *)mm;
+    if (instance < 0 || instance >= m->ninstances) {
+        snprintf(err, errlen, "instance %d out of range (model has %d)", instance, m->ninstances);
+        return -EINVAL;
+    }
+    if (nin != (size_t)m->ninputs || nout != (size_t)m->noutputs) {
+        snprintf(err, errlen, "got %zu inputs and %zu outputs, the model has %d and %d", nin, nout,
+                 m->ninputs, m->noutputs);
+        return INFERD_E_BAD_INPUT;
+    }
+    struct cpu_instance *ins = &m->inst[instance];
+    int rc;
+    for (int k = 0; k < m->ninputs; k++)
+        if ((rc = tensor_check("input", k, &in[k], &m->slots[m->inputs[k]], err, errlen)) < 0)
+            return rc;
+    for (int k = 0; k < m->noutputs; k++)
+        if ((rc = tensor_check("output", k, &out[k], &m->slots[m->outputs[k]], err, errlen)) < 0)
+            return rc;
+    for (int s = 0; s < m->nslots; s++) {
+        const struct cpu_slot *r = &m->slots[m->slots[s].root];
+        if (r->kind == CPU_SLOT_INPUT && r->input_index >= 0) ins->ptr[s] = in[r->input_index].data;
+    }
+    for (int i = 0; i < m->nsteps; i++) {
+        struct cpu_step *s = &m->steps[i];
+        if (!s->run) continue;
+        uint64_t t0 = m->profile ? now_ns() : 0;
+        rc = s->run(m, s, ins->ptr, ins->tin, ins->tout);
+        if (rc < 0) {
+            snprintf(err, errlen, "node '%s' (%s): kernel %s failed: %s", s->name, s->op_type,
+                     s->kernel, inferd_strerror(rc));
+            return INFERD_E_BACKEND_FAILED;
+        }
+        if (m->profile) {
+            __atomic_fetch_add(&s->prof_ns, now_ns() - t0, __ATOMIC_RELAXED);
+            __atomic_fetch_add(&s->prof_calls, 1, __ATOMIC_RELAXED);
+        }
+    }
+    for (int k = 0; k < m->noutputs; k++) {
+        const struct cpu_slot *sl = &m->slots[m->outputs[k]];
+        memcpy(out[k].data, ins->ptr[m->outputs[k]], sl->nbytes);
+    }
+    return 0;
+}
+
+static int cpu_profile_get(struct inferd_model *mm, struct inferd_profile_row *rows, size_t max)
+{
+    struct cpu_model *m = (struct cpu_model *)mm;
+    size_t n = 0;
+    for (int i = 0; i < m->nsteps && n < max; i++) {
+        const struct cpu_step *s = &m->steps[i];
+        if (!s->run) continue;
+        rows[n].node = s->name;
+        rows[n].op_type = s->op_type;
+        rows[n].kernel = s->kernel;
+        rows[n].total_us = (double)__atomic_load_n(&s->prof_ns, __ATOMIC_RELAXED) / 1000.0;
+        rows[n].calls = __atomic_load_n(&s->prof_calls, __ATOMIC_RELAXED);
+        n++;
+    }
+    return (int)n;
+}
+
+static const struct inferd_backend_api cpu_api = {
+    .abi = INFERD_BACKEND_ABI,
+    .size = sizeof(struct inferd_backend_api),
+    .name = "cpu",
+    .description = "CPU: OpenBLAS GEMM and reference kernels",
+    .open = cpu_open,
+    .compile = cpu_compile,
+    .run = cpu_run,
+    .release = cpu_release,
+    .close = cpu_close,
+    .profile_get = cpu_profile_get,
+};
+
+__attribute__((visibility("default"))) const struct inferd_backend_api *inferd_backend_v1(void);
+
+const struct inferd_backend_api *inferd_backend_v1(void)
+{
+    return &cpu_api;
+}
