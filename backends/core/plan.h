@@ -10,9 +10,9 @@ extern "C" {
 #endif
 
 struct ir_plan_buf {
-    size_t size; /* bytes */
-    int first;   /* step that writes it first */
-    int last;    /* last step that reads it (>= first) */
+    size_t size;   /* bytes */
+    int first;     /* step that writes it first */
+    int last;      /* last step that reads it (>= first) */
     size_t offset; /* out: offset in the arena */
 };
 
