@@ -108,6 +108,11 @@ struct inferd_plugin {
  * name, mandatory members. */
 int inferd_backend_load(const char *dir, const char *name, struct inferd_plugin *out, char *err,
                         size_t errlen);
+/* Searches a colon-separated list of folders for inferd-backend-NAME.so and
+ * loads the first one found (a load error there is final: a broken plugin is
+ * not silently skipped in favour of another copy). */
+int inferd_backend_load_path(const char *dirs, const char *name, struct inferd_plugin *out,
+                             char *err, size_t errlen);
 /* dlclose()s a plugin whose models and backend are already released/closed. */
 void inferd_backend_unload(struct inferd_plugin *p);
 

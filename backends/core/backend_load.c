@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int inferd_backend_load(const char *dir, const char *name, struct inferd_plugin *out, char *err,
                         size_t errlen)
@@ -71,6 +72,28 @@ int inferd_backend_load(const char *dir, const char *name, struct inferd_plugin 
     out->handle = h;
     out->api = api;
     return 0;
+}
+
+int inferd_backend_load_path(const char *dirs, const char *name, struct inferd_plugin *out,
+                             char *err, size_t errlen)
+{
+    const char *p = dirs ? dirs : "";
+    while (*p) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        if (len > 0 && len < 4000) {
+            char dir[4096], file[4200];
+            memcpy(dir, p, len);
+            dir[len] = 0;
+            snprintf(file, sizeof(file), "%s/inferd-backend-%s.so", dir, name);
+            if (access(file, F_OK) == 0) return inferd_backend_load(dir, name, out, err, errlen);
+        }
+        p += len;
+        if (*p == ':') p++;
+    }
+    snprintf(err, errlen, "backend '%s' not found (looked for inferd-backend-%s.so in %s)", name,
+             name, dirs && *dirs ? dirs : "(no folders)");
+    return INFERD_E_NO_DEVICE;
 }
 
 void inferd_backend_unload(struct inferd_plugin *p)

@@ -35,10 +35,17 @@ struct cpu_slot {
 struct cpu_step;
 struct cpu_model;
 
-/* Runs one step. ptr[s] is slot s's storage for this run; scratch is the
- * instance's per-step tensor arrays (at least max nin/nout entries). */
-typedef int (*cpu_kernel_fn)(const struct cpu_model *m, const struct cpu_step *s, void *const *ptr,
-                             struct ir_tensor *tin, struct ir_tensor *tout);
+/* What one instance hands a kernel: ptr[s] is slot s's storage for this run;
+ * tin/tout hold at least max nin/nout entries; scratch is the instance's work
+ * buffer of at least the model's scratch_size bytes. */
+struct cpu_exec {
+    void *const *ptr;
+    struct ir_tensor *tin, *tout;
+    void *scratch;
+};
+
+typedef int (*cpu_kernel_fn)(const struct cpu_model *m, const struct cpu_step *s,
+                             struct cpu_exec *x);
 
 struct cpu_step {
     char *name;
@@ -63,6 +70,7 @@ struct cpu_backend {
 
 struct cpu_instance {
     void *arena;
+    void *scratch;
     void **ptr;
     struct ir_tensor *tin, *tout;
 };
@@ -78,6 +86,7 @@ struct cpu_model {
     int *outputs; /* slot of each graph output */
     int noutputs;
     size_t arena_size;
+    size_t scratch_size; /* largest work buffer a kernel asked for */
     int max_io; /* largest nin/nout over steps */
     bool profile;
     int ninstances;
@@ -87,6 +96,14 @@ struct cpu_model {
 /* Fills tensor views of a step's inputs and outputs from the pointer table. */
 void cpu_step_tensors(const struct cpu_model *m, const struct cpu_step *s, void *const *ptr,
                       struct ir_tensor *tin, struct ir_tensor *tout);
+
+/* Kernels (cpu_conv.c, cpu_gemm.c): prepare functions for cpu_kernel_choose. */
+int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                     const struct ir_node *n, char *err, size_t errlen);
+int cpu_gemm_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                     const struct ir_node *n, char *err, size_t errlen);
+int cpu_matmul_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                       const struct ir_node *n, char *err, size_t errlen);
 
 /* Kernel selection: gives a specialised kernel the chance to take a step.
  * Returns 1 when it did (s->run, s->kernel, s->kdata set), 0 to fall back to

@@ -83,6 +83,7 @@ static void cpu_release(struct inferd_model *mm)
     if (m->inst)
         for (int i = 0; i < m->ninstances; i++) {
             ir_free(m->inst[i].arena);
+            ir_free(m->inst[i].scratch);
             free(m->inst[i].ptr);
             free(m->inst[i].tin);
             free(m->inst[i].tout);
@@ -127,14 +128,14 @@ void cpu_step_tensors(const struct cpu_model *m, const struct cpu_step *s, void 
 }
 
 /* Runs the op's reference kernel, then the fused activation. */
-static int step_run_reference(const struct cpu_model *m, const struct cpu_step *s, void *const *ptr,
-                              struct ir_tensor *tin, struct ir_tensor *tout)
+static int step_run_reference(const struct cpu_model *m, const struct cpu_step *s,
+                              struct cpu_exec *x)
 {
-    cpu_step_tensors(m, s, ptr, tin, tout);
-    int rc = s->op->eval(s->params, tin, s->nin, tout, s->nout);
+    cpu_step_tensors(m, s, x->ptr, x->tin, x->tout);
+    int rc = s->op->eval(s->params, x->tin, s->nin, x->tout, s->nout);
     if (rc < 0) return rc;
-    if (s->act.kind != IR_ACT_NONE && tout[0].dtype == IR_DT_F32)
-        ir_act_apply(&s->act, tout[0].data, tout[0].nbytes / sizeof(float));
+    if (s->act.kind != IR_ACT_NONE && x->tout[0].dtype == IR_DT_F32)
+        ir_act_apply(&s->act, x->tout[0].data, x->tout[0].nbytes / sizeof(float));
     return 0;
 }
 
@@ -306,10 +307,11 @@ static int instances_create(struct cpu_model *m, int ninstances)
     for (int i = 0; i < ninstances; i++) {
         struct cpu_instance *in = &m->inst[i];
         in->arena = ir_alloc(m->arena_size);
+        in->scratch = ir_alloc(m->scratch_size);
         in->ptr = calloc((size_t)m->nslots + 1, sizeof(void *));
         in->tin = calloc((size_t)m->max_io + 1, sizeof(struct ir_tensor));
         in->tout = calloc((size_t)m->max_io + 1, sizeof(struct ir_tensor));
-        if (!in->arena || !in->ptr || !in->tin || !in->tout) return -ENOMEM;
+        if (!in->arena || !in->scratch || !in->ptr || !in->tin || !in->tout) return -ENOMEM;
         /* Arena and constant pointers never change: fill them once. */
         for (int s = 0; s < m->nslots; s++) {
             const struct cpu_slot *r = &m->slots[m->slots[s].root];
@@ -424,11 +426,12 @@ static int cpu_run(struct inferd_model *mm, int instance, const struct ir_tensor
         const struct cpu_slot *r = &m->slots[m->slots[s].root];
         if (r->kind == CPU_SLOT_INPUT && r->input_index >= 0) ins->ptr[s] = in[r->input_index].data;
     }
+    struct cpu_exec x = { ins->ptr, ins->tin, ins->tout, ins->scratch };
     for (int i = 0; i < m->nsteps; i++) {
         struct cpu_step *s = &m->steps[i];
         if (!s->run) continue;
         uint64_t t0 = m->profile ? now_ns() : 0;
-        rc = s->run(m, s, ins->ptr, ins->tin, ins->tout);
+        rc = s->run(m, s, &x);
         if (rc < 0) {
             snprintf(err, errlen, "node '%s' (%s): kernel %s failed: %s", s->name, s->op_type,
                      s->kernel, inferd_strerror(rc));

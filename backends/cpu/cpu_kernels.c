@@ -11,6 +11,9 @@ struct kernel_choice {
 };
 
 static const struct kernel_choice choices[] = {
+    { "Conv", cpu_conv_prepare },
+    { "Gemm", cpu_gemm_prepare },
+    { "MatMul", cpu_matmul_prepare },
     { NULL, NULL },
 };
 
