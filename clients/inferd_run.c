@@ -336,8 +336,8 @@ static int bench_run(struct run_state *st, char *err, size_t errlen)
     double first = 0;
     for (int i = 0; i < st->args.warmup; i++) {
         double t0 = now_ms();
-        int rc = api->run(st->m, 0, st->in, (size_t)st->nin, st->out, (size_t)st->nout, err,
-                          errlen);
+        int rc =
+            api->run(st->m, 0, st->in, (size_t)st->nin, st->out, (size_t)st->nout, err, errlen);
         if (rc < 0) {
             free(t);
             return rc;
@@ -346,8 +346,8 @@ static int bench_run(struct run_state *st, char *err, size_t errlen)
     }
     for (int i = 0; i < n; i++) {
         double t0 = now_ms();
-        int rc = api->run(st->m, 0, st->in, (size_t)st->nin, st->out, (size_t)st->nout, err,
-                          errlen);
+        int rc =
+            api->run(st->m, 0, st->in, (size_t)st->nin, st->out, (size_t)st->nout, err, errlen);
         if (rc < 0) {
             free(t);
             return rc;

@@ -87,7 +87,7 @@ struct cpu_model {
     int noutputs;
     size_t arena_size;
     size_t scratch_size; /* largest work buffer a kernel asked for */
-    int max_io; /* largest nin/nout over steps */
+    int max_io;          /* largest nin/nout over steps */
     bool profile;
     int ninstances;
     struct cpu_instance *inst;
