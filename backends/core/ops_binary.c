@@ -21,52 +21,57 @@ struct bin_params {
 };
 
 /* One kernel instance: `expr` computes the output from `a` and `b` (of type
- * T; U is an unsigned type at least as wide that never promotes to int). */
-#define BIN_ROW(fname, TI, UI, TO, expr)                                                           \
+ * T; U is an unsigned type at least as wide that never promotes to int). TS
+ * and TO are the element types in memory, LOAD and STORE convert between
+ * them and T. */
+#define BIN_ROW(fname, TS, TI, UI, TO, LOAD, STORE, expr)                                          \
     static void fname(const void *ctx, void *out, const void *const in[], const int64_t step[],    \
                       int64_t n)                                                                   \
     {                                                                                              \
         typedef TI T;                                                                              \
         typedef UI U;                                                                              \
-        const T *as = in[0], *bs = in[1];                                                          \
+        const TS *as = in[0], *bs = in[1];                                                         \
         const int64_t sa = step[0], sb = step[1];                                                  \
         TO *ys = out;                                                                              \
         for (int64_t i = 0; i < n; i++) {                                                          \
-            const T a = as[i * sa], b = bs[i * sb];                                                \
-            ys[i] = (TO)(expr);                                                                    \
+            const T a = LOAD(as[i * sa]), b = LOAD(bs[i * sb]);                                    \
+            ys[i] = (TO)STORE((T)(expr));                                                          \
             (void)b;                                                                               \
         }                                                                                          \
         (void)sizeof(U);                                                                           \
         (void)ctx;                                                                                 \
     }
+#define BIN_SAME(fname, T, U, TO, expr) BIN_ROW(fname, T, T, U, TO, EW_AS_IS, EW_AS_IS, expr)
 
 #define BIN_FLOAT(op, expr)                                                                        \
-    BIN_ROW(op##_f32, float, float, float, expr)                                                   \
-    BIN_ROW(op##_f64, double, double, double, expr)
+    BIN_ROW(op##_f16, uint16_t, float, float, uint16_t, EW_HALF_IN, EW_HALF_OUT, expr)             \
+    BIN_SAME(op##_f32, float, float, float, expr)                                                  \
+    BIN_SAME(op##_f64, double, double, double, expr)
 #define BIN_SINT(op, expr)                                                                         \
-    BIN_ROW(op##_i8, int8_t, uint32_t, int8_t, expr)                                               \
-    BIN_ROW(op##_i16, int16_t, uint32_t, int16_t, expr)                                            \
-    BIN_ROW(op##_i32, int32_t, uint32_t, int32_t, expr)                                            \
-    BIN_ROW(op##_i64, int64_t, uint64_t, int64_t, expr)
+    BIN_SAME(op##_i8, int8_t, uint32_t, int8_t, expr)                                              \
+    BIN_SAME(op##_i16, int16_t, uint32_t, int16_t, expr)                                           \
+    BIN_SAME(op##_i32, int32_t, uint32_t, int32_t, expr)                                           \
+    BIN_SAME(op##_i64, int64_t, uint64_t, int64_t, expr)
 #define BIN_UINT(op, expr)                                                                         \
-    BIN_ROW(op##_u8, uint8_t, uint32_t, uint8_t, expr)                                             \
-    BIN_ROW(op##_u16, uint16_t, uint32_t, uint16_t, expr)                                          \
-    BIN_ROW(op##_u32, uint32_t, uint32_t, uint32_t, expr)                                          \
-    BIN_ROW(op##_u64, uint64_t, uint64_t, uint64_t, expr)
+    BIN_SAME(op##_u8, uint8_t, uint32_t, uint8_t, expr)                                            \
+    BIN_SAME(op##_u16, uint16_t, uint32_t, uint16_t, expr)                                         \
+    BIN_SAME(op##_u32, uint32_t, uint32_t, uint32_t, expr)                                         \
+    BIN_SAME(op##_u64, uint64_t, uint64_t, uint64_t, expr)
 #define BIN_INT(op, expr) BIN_SINT(op, expr) BIN_UINT(op, expr)
 /* Predicates: every numeric dtype and bool in, bool out. */
 #define BIN_PRED(op, expr)                                                                         \
-    BIN_ROW(op##_f32, float, float, uint8_t, expr)                                                 \
-    BIN_ROW(op##_f64, double, double, uint8_t, expr)                                               \
-    BIN_ROW(op##_i8, int8_t, uint32_t, uint8_t, expr)                                              \
-    BIN_ROW(op##_i16, int16_t, uint32_t, uint8_t, expr)                                            \
-    BIN_ROW(op##_i32, int32_t, uint32_t, uint8_t, expr)                                            \
-    BIN_ROW(op##_i64, int64_t, uint64_t, uint8_t, expr)                                            \
-    BIN_ROW(op##_u8, uint8_t, uint32_t, uint8_t, expr)                                             \
-    BIN_ROW(op##_u16, uint16_t, uint32_t, uint8_t, expr)                                           \
-    BIN_ROW(op##_u32, uint32_t, uint32_t, uint8_t, expr)                                           \
-    BIN_ROW(op##_u64, uint64_t, uint64_t, uint8_t, expr)                                           \
-    BIN_ROW(op##_b, uint8_t, uint32_t, uint8_t, expr)
+    BIN_ROW(op##_f16, uint16_t, float, float, uint8_t, EW_HALF_IN, EW_AS_IS, expr)                 \
+    BIN_SAME(op##_f32, float, float, uint8_t, expr)                                                \
+    BIN_SAME(op##_f64, double, double, uint8_t, expr)                                              \
+    BIN_SAME(op##_i8, int8_t, uint32_t, uint8_t, expr)                                             \
+    BIN_SAME(op##_i16, int16_t, uint32_t, uint8_t, expr)                                           \
+    BIN_SAME(op##_i32, int32_t, uint32_t, uint8_t, expr)                                           \
+    BIN_SAME(op##_i64, int64_t, uint64_t, uint8_t, expr)                                           \
+    BIN_SAME(op##_u8, uint8_t, uint32_t, uint8_t, expr)                                            \
+    BIN_SAME(op##_u16, uint16_t, uint32_t, uint8_t, expr)                                          \
+    BIN_SAME(op##_u32, uint32_t, uint32_t, uint8_t, expr)                                          \
+    BIN_SAME(op##_u64, uint64_t, uint64_t, uint8_t, expr)                                          \
+    BIN_SAME(op##_b, uint8_t, uint32_t, uint8_t, expr)
 
 /* Integer +, -, * done in U: they wrap where T would overflow. */
 #define WRAP_ADD ((T)((U)a + (U)b))
@@ -105,9 +110,9 @@ BIN_PRED(less, a < b)
 BIN_PRED(less_equal, a <= b)
 BIN_PRED(greater, a > b)
 BIN_PRED(greater_equal, a >= b)
-BIN_ROW(and_b, uint8_t, uint32_t, uint8_t, (a != 0) & (b != 0))
-BIN_ROW(or_b, uint8_t, uint32_t, uint8_t, (a != 0) | (b != 0))
-BIN_ROW(xor_b, uint8_t, uint32_t, uint8_t, (a != 0) ^ (b != 0))
+BIN_SAME(and_b, uint8_t, uint32_t, uint8_t, (a != 0) & (b != 0))
+BIN_SAME(or_b, uint8_t, uint32_t, uint8_t, (a != 0) | (b != 0))
+BIN_SAME(xor_b, uint8_t, uint32_t, uint8_t, (a != 0) ^ (b != 0))
 
 #define ALL_NUMERIC(op) EW_FLOATS(op), EW_SINTS(op), EW_UINTS(op)
 
@@ -162,7 +167,7 @@ int ew_binary_infer(struct ir_graph *g, struct ir_node *n, char *err, size_t err
     if (rc < 0) return rc;
     const struct ir_value *a = ir_node_input(g, n, 0), *b = ir_node_input(g, n, 1);
     if (!ew_pick(d->rows, a->dtype)) {
-        if (strcmp(n->op_type, "Mod") == 0 && ew_dtype_is_float(a->dtype))
+        if (strcmp(n->op_type, "Mod") == 0 && !fmod1 && ew_dtype_is_float(a->dtype))
             return ir_node_error(g, n, INFERD_E_BAD_MODEL, err, errlen,
                                  "Mod of %s inputs needs the attribute fmod=1",
                                  ir_dtype_name(a->dtype));
@@ -272,7 +277,7 @@ static void pow_int(const void *ctx, void *out, const void *const in[], const in
 
 static bool pow_dtype_ok(int dtype)
 {
-    return dtype == IR_DT_F32 || dtype == IR_DT_F64 || ew_dtype_is_int(dtype);
+    return ew_dtype_is_float(dtype) || ew_dtype_is_int(dtype);
 }
 
 int ew_pow_infer(struct ir_graph *g, struct ir_node *n, char *err, size_t errlen)
@@ -426,6 +431,10 @@ int ew_variadic_eval(const void *params, const struct ir_tensor *in, int nin, st
     } else if (p->dtype == IR_DT_F64) {
         double *y = out[0].data;
         for (int64_t i = 0; i < total; i++) y[i] /= count;
+    } else if (p->dtype == IR_DT_F16) {
+        uint16_t *y = out[0].data;
+        for (int64_t i = 0; i < total; i++)
+            y[i] = ew_double_to_half(ew_half_to_float(y[i]) / (float)count);
     } else {
         return -EINVAL;
     }

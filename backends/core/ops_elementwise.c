@@ -10,9 +10,11 @@
 #include <math.h>
 #include <string.h>
 
-/* Every row is IR_OP_INPLACE: each kernel computes out[i] from the inputs'
- * elements at i alone and writes it after reading them, so output 0 may
- * share input 0's memory whenever their shapes and dtypes agree. */
+/* IR_OP_INPLACE rows compute out[i] from the inputs' elements at i alone and
+ * write it after reading them, so output 0 may share input 0's memory when
+ * their shapes and dtypes agree, even when the same value also feeds input
+ * 1 (Add(x, x)). Not the variadic ops: they accumulate into the output one
+ * input at a time, which Sum(x, y, x) written over x would corrupt. */
 #define IP IR_OP_INPLACE
 
 const struct ir_op ir_ops_elementwise[] = {
@@ -77,10 +79,10 @@ const struct ir_op ir_ops_elementwise[] = {
     { "Or", 7, 0, ew_binary_infer, ew_binary_eval, IP },
     { "Xor", 7, 0, ew_binary_infer, ew_binary_eval, IP },
     /* Variadic (opset 6-7 required equal shapes: broadcasting is a superset). */
-    { "Sum", 6, 0, ew_variadic_infer, ew_variadic_eval, IP },
-    { "Max", 6, 0, ew_variadic_infer, ew_variadic_eval, IP },
-    { "Min", 6, 0, ew_variadic_infer, ew_variadic_eval, IP },
-    { "Mean", 6, 0, ew_variadic_infer, ew_variadic_eval, IP },
+    { "Sum", 6, 0, ew_variadic_infer, ew_variadic_eval, 0 },
+    { "Max", 6, 0, ew_variadic_infer, ew_variadic_eval, 0 },
+    { "Min", 6, 0, ew_variadic_infer, ew_variadic_eval, 0 },
+    { "Mean", 6, 0, ew_variadic_infer, ew_variadic_eval, 0 },
     { "Where", 9, 0, ew_where_infer, ew_where_eval, IP },
     { "Cast", 6, 0, ew_cast_infer, ew_cast_eval, IP },
     { "CastLike", 15, 0, ew_castlike_infer, ew_cast_eval, IP },

@@ -30,7 +30,7 @@ typedef void (*ew_row_fn)(const void *ctx, void *out, const void *const in[], co
 
 /* Designated initializers for a dtype-indexed kernel table whose kernels
  * are named <op>_f32, <op>_i8, <op>_u64, ... */
-#define EW_FLOATS(op) [IR_DT_F32] = op##_f32, [IR_DT_F64] = op##_f64
+#define EW_FLOATS(op) [IR_DT_F16] = op##_f16, [IR_DT_F32] = op##_f32, [IR_DT_F64] = op##_f64
 #define EW_SINTS(op)                                                                               \
     [IR_DT_I8] = op##_i8, [IR_DT_I16] = op##_i16, [IR_DT_I32] = op##_i32, [IR_DT_I64] = op##_i64
 #define EW_UINTS(op)                                                                               \
@@ -80,6 +80,11 @@ void ew_store_f64(int dtype, void *p, int64_t i, double v);
 void ew_store_i64(int dtype, void *p, int64_t i, int64_t v);
 void ew_store_u64(int dtype, void *p, int64_t i, uint64_t v);
 float ew_half_to_float(uint16_t h);
+/* Kernel loads and stores: as they are, or float16 bits to and from float
+ * (float16 kernels compute in float32 and round once, as numpy's do). */
+#define EW_AS_IS(v)    (v)
+#define EW_HALF_IN(h)  ew_half_to_float(h)
+#define EW_HALF_OUT(v) ew_double_to_half(v)
 /* Round to nearest even, overflow to infinity, NaN kept. */
 uint16_t ew_double_to_half(double v);
 

@@ -22,37 +22,40 @@ struct un_params {
 };
 
 /* One kernel instance: `expr` computes the output from `x` (of type T) and
- * the params `p`. */
-#define UN_ROW(fname, TI, TO, expr)                                                                \
+ * the params `p`; TS and TO are the element types in memory, LOAD and STORE
+ * convert between them and T. */
+#define UN_ROW(fname, TS, TI, TO, LOAD, STORE, expr)                                               \
     static void fname(const void *ctx, void *out, const void *const in[], const int64_t step[],    \
                       int64_t n)                                                                   \
     {                                                                                              \
         typedef TI T;                                                                              \
         const struct un_params *p = ctx;                                                           \
-        const T *xs = in[0];                                                                       \
+        const TS *xs = in[0];                                                                      \
         TO *ys = out;                                                                              \
         for (int64_t i = 0; i < n; i++) {                                                          \
-            const T x = xs[i * step[0]];                                                           \
-            ys[i] = (TO)(expr);                                                                    \
+            const T x = LOAD(xs[i * step[0]]);                                                     \
+            ys[i] = (TO)STORE((T)(expr));                                                          \
         }                                                                                          \
         (void)p;                                                                                   \
     }
+#define UN_SAME(fname, T, expr) UN_ROW(fname, T, T, T, EW_AS_IS, EW_AS_IS, expr)
 
 #define UN_FLOAT(op, expr)                                                                         \
-    UN_ROW(op##_f32, float, float, expr)                                                           \
-    UN_ROW(op##_f64, double, double, expr)
+    UN_ROW(op##_f16, uint16_t, float, uint16_t, EW_HALF_IN, EW_HALF_OUT, expr)                     \
+    UN_SAME(op##_f32, float, expr)                                                                 \
+    UN_SAME(op##_f64, double, expr)
 /* Signed integers; U is an unsigned type at least as wide as T (and never
  * promoted to int), so negation wraps instead of overflowing. */
 #define UN_SINT(op, expr)                                                                          \
-    UN_ROW(op##_i8, int8_t, int8_t, expr)                                                          \
-    UN_ROW(op##_i16, int16_t, int16_t, expr)                                                       \
-    UN_ROW(op##_i32, int32_t, int32_t, expr)                                                       \
-    UN_ROW(op##_i64, int64_t, int64_t, expr)
+    UN_SAME(op##_i8, int8_t, expr)                                                                 \
+    UN_SAME(op##_i16, int16_t, expr)                                                               \
+    UN_SAME(op##_i32, int32_t, expr)                                                               \
+    UN_SAME(op##_i64, int64_t, expr)
 #define UN_UINT(op, expr)                                                                          \
-    UN_ROW(op##_u8, uint8_t, uint8_t, expr)                                                        \
-    UN_ROW(op##_u16, uint16_t, uint16_t, expr)                                                     \
-    UN_ROW(op##_u32, uint32_t, uint32_t, expr)                                                     \
-    UN_ROW(op##_u64, uint64_t, uint64_t, expr)
+    UN_SAME(op##_u8, uint8_t, expr)                                                                \
+    UN_SAME(op##_u16, uint16_t, expr)                                                              \
+    UN_SAME(op##_u32, uint32_t, expr)                                                              \
+    UN_SAME(op##_u64, uint64_t, expr)
 
 /* Wrapping negation of a signed integer x of type T. */
 #define NEG_WRAP(x) ((T)(0u - (uint64_t)(x)))
@@ -110,13 +113,16 @@ UN_FLOAT(atanh, atanh(x))
 
 /* --- predicates (bool outputs) -------------------------------------------- */
 
-UN_ROW(not_b, uint8_t, uint8_t, x == 0)
-UN_ROW(isnan_f32, float, uint8_t, isnan(x))
-UN_ROW(isnan_f64, double, uint8_t, isnan(x))
+UN_SAME(not_b, uint8_t, x == 0)
+/* Float predicates: bool out. */
+#define UN_FLOAT_PRED(op, expr)                                                                    \
+    UN_ROW(op##_f16, uint16_t, float, uint8_t, EW_HALF_IN, EW_AS_IS, expr)                         \
+    UN_ROW(op##_f32, float, float, uint8_t, EW_AS_IS, EW_AS_IS, expr)                              \
+    UN_ROW(op##_f64, double, double, uint8_t, EW_AS_IS, EW_AS_IS, expr)
+UN_FLOAT_PRED(isnan, isnan(x) != 0)
 /* alpha: detect_positive, beta: detect_negative. */
 #define IS_INF(x) (isinf(x) && (x > 0 ? p->alpha != 0 : p->beta != 0))
-UN_ROW(isinf_f32, float, uint8_t, IS_INF(x))
-UN_ROW(isinf_f64, double, uint8_t, IS_INF(x))
+UN_FLOAT_PRED(isinf, IS_INF(x))
 
 struct un_desc {
     const char *name;
@@ -269,6 +275,19 @@ CLIP_ROW(u16, uint16_t, 0, UINT16_MAX, MAX_I, MIN_I)
 CLIP_ROW(u32, uint32_t, 0, UINT32_MAX, MAX_I, MIN_I)
 CLIP_ROW(u64, uint64_t, 0, UINT64_MAX, MAX_I, MIN_I)
 
+/* float16: bounds are float16 too; clipping never needs to round. */
+static void clip_f16(const void *ctx, void *out, const void *const in[], const int64_t step[],
+                     int64_t n)
+{
+    const struct clip_ctx *c = ctx;
+    const float lo = c->lo ? ew_half_to_float(*(const uint16_t *)c->lo) : -65504.0f;
+    const float hi = c->hi ? ew_half_to_float(*(const uint16_t *)c->hi) : 65504.0f;
+    const uint16_t *xs = in[0];
+    uint16_t *ys = out;
+    for (int64_t i = 0; i < n; i++)
+        ys[i] = ew_double_to_half(fmin(fmax(ew_half_to_float(xs[i * step[0]]), lo), hi));
+}
+
 static const ew_row_fn clip_rows[EW_NDTYPES] = { EW_FLOATS(clip), EW_SINTS(clip), EW_UINTS(clip) };
 
 static int clip_setup(struct ir_graph *g, struct ir_node *n, struct clip_params **pp, char *err,
@@ -331,11 +350,15 @@ int ew_clip_eval(const void *params, const struct ir_tensor *in, int nin, struct
         return -EINVAL;
     struct clip_ctx c = { NULL, NULL };
     union {
+        uint16_t h;
         float f;
         double d;
     } lo, hi;
     if (p->attrs) {
-        if (p->dtype == IR_DT_F32) {
+        if (p->dtype == IR_DT_F16) {
+            lo.h = ew_double_to_half(p->lo);
+            hi.h = ew_double_to_half(p->hi);
+        } else if (p->dtype == IR_DT_F32) {
             lo.f = p->lo;
             hi.f = p->hi;
         } else if (p->dtype == IR_DT_F64) {
