@@ -73,6 +73,9 @@ struct bin_params {
     BIN_SAME(op##_u64, uint64_t, uint64_t, uint8_t, expr)                                          \
     BIN_SAME(op##_b, uint8_t, uint32_t, uint8_t, expr)
 
+/* clang-format reads these macro arguments as declarations. */
+/* clang-format off */
+
 /* Integer +, -, * done in U: they wrap where T would overflow. */
 #define WRAP_ADD ((T)((U)a + (U)b))
 #define WRAP_SUB ((T)((U)a - (U)b))
@@ -82,7 +85,7 @@ BIN_FLOAT(add, a + b)
 BIN_INT(add, WRAP_ADD)
 BIN_FLOAT(sub, a - b)
 BIN_INT(sub, WRAP_SUB)
-BIN_FLOAT(mul, a *b)
+BIN_FLOAT(mul, a * b)
 BIN_INT(mul, WRAP_MUL)
 BIN_FLOAT(div, a / b)
 /* T_MIN / -1 overflows: it is the wrapped negation instead. */
@@ -113,6 +116,8 @@ BIN_PRED(greater_equal, a >= b)
 BIN_SAME(and_b, uint8_t, uint32_t, uint8_t, (a != 0) & (b != 0))
 BIN_SAME(or_b, uint8_t, uint32_t, uint8_t, (a != 0) | (b != 0))
 BIN_SAME(xor_b, uint8_t, uint32_t, uint8_t, (a != 0) ^ (b != 0))
+
+/* clang-format on */
 
 #define ALL_NUMERIC(op) EW_FLOATS(op), EW_SINTS(op), EW_UINTS(op)
 

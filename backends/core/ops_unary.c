@@ -44,8 +44,6 @@ struct un_params {
     UN_ROW(op##_f16, uint16_t, float, uint16_t, EW_HALF_IN, EW_HALF_OUT, expr)                     \
     UN_SAME(op##_f32, float, expr)                                                                 \
     UN_SAME(op##_f64, double, expr)
-/* Signed integers; U is an unsigned type at least as wide as T (and never
- * promoted to int), so negation wraps instead of overflowing. */
 #define UN_SINT(op, expr)                                                                          \
     UN_SAME(op##_i8, int8_t, expr)                                                                 \
     UN_SAME(op##_i16, int16_t, expr)                                                               \
@@ -57,8 +55,12 @@ struct un_params {
     UN_SAME(op##_u32, uint32_t, expr)                                                              \
     UN_SAME(op##_u64, uint64_t, expr)
 
-/* Wrapping negation of a signed integer x of type T. */
+/* Wrapping negation of a signed integer x of type T: computed in uint64_t,
+ * so T's minimum negates to itself instead of overflowing. */
 #define NEG_WRAP(x) ((T)(0u - (uint64_t)(x)))
+
+/* clang-format reads these macro arguments as declarations. */
+/* clang-format off */
 
 /* --- activations ---------------------------------------------------------- */
 
@@ -66,18 +68,18 @@ UN_FLOAT(relu, x > 0 ? x : (T)0)
 UN_SINT(relu, x > 0 ? x : 0)
 UN_FLOAT(leaky_relu, x < 0 ? (T)p->alpha * x : x)
 UN_FLOAT(sigmoid, (T)1 / ((T)1 + exp(-x)))
-UN_FLOAT(hard_sigmoid, fmax((T)0, fmin((T)1, (T)p->alpha *x + (T)p->beta)))
-UN_FLOAT(hard_swish, x *fmax((T)0, fmin((T)1, x *((T)1 / (T)6) + (T)0.5)))
+UN_FLOAT(hard_sigmoid, fmax((T)0, fmin((T)1, (T)p->alpha * x + (T)p->beta)))
+UN_FLOAT(hard_swish, x * fmax((T)0, fmin((T)1, x * ((T)1 / (T)6) + (T)0.5)))
 UN_FLOAT(tanh, tanh(x))
 UN_FLOAT(elu, x < 0 ? (T)p->alpha * (exp(x) - (T)1) : x)
 UN_FLOAT(selu, x > 0 ? (T)p->gamma * x : (T)p->gamma * ((T)p->alpha * exp(x) - (T)p->alpha))
-UN_FLOAT(celu, fmax((T)0, x) + fmin((T)0, (T)p->alpha *(exp(x / (T)p->alpha) - (T)1)))
+UN_FLOAT(celu, fmax((T)0, x) + fmin((T)0, (T)p->alpha * (exp(x / (T)p->alpha) - (T)1)))
 UN_FLOAT(thresholded_relu, x > (T)p->alpha ? x : (T)0)
 /* log(1 + e^x) without overflowing e^x for large x. */
 UN_FLOAT(softplus, x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)))
 UN_FLOAT(softsign, x / ((T)1 + fabs(x)))
 /* alpha is lambd, beta is bias. */
-UN_FLOAT(shrink, x<-(T)p->alpha ? x + (T)p->beta : x>(T) p->alpha ? x - (T)p->beta : (T)0)
+UN_FLOAT(shrink, x < -(T)p->alpha ? x + (T)p->beta : x > (T)p->alpha ? x - (T)p->beta : (T)0)
 
 /* --- math ------------------------------------------------------------------ */
 
@@ -114,15 +116,15 @@ UN_FLOAT(atanh, atanh(x))
 /* --- predicates (bool outputs) -------------------------------------------- */
 
 UN_SAME(not_b, uint8_t, x == 0)
-/* Float predicates: bool out. */
-#define UN_FLOAT_PRED(op, expr)                                                                    \
-    UN_ROW(op##_f16, uint16_t, float, uint8_t, EW_HALF_IN, EW_AS_IS, expr)                         \
-    UN_ROW(op##_f32, float, float, uint8_t, EW_AS_IS, EW_AS_IS, expr)                              \
+#define UN_FLOAT_PRED(op, expr)                                                \
+    UN_ROW(op##_f16, uint16_t, float, uint8_t, EW_HALF_IN, EW_AS_IS, expr)    \
+    UN_ROW(op##_f32, float, float, uint8_t, EW_AS_IS, EW_AS_IS, expr)         \
     UN_ROW(op##_f64, double, double, uint8_t, EW_AS_IS, EW_AS_IS, expr)
 UN_FLOAT_PRED(isnan, isnan(x) != 0)
 /* alpha: detect_positive, beta: detect_negative. */
-#define IS_INF(x) (isinf(x) && (x > 0 ? p->alpha != 0 : p->beta != 0))
-UN_FLOAT_PRED(isinf, IS_INF(x))
+UN_FLOAT_PRED(isinf, isinf(x) && (x > 0 ? p->alpha != 0 : p->beta != 0))
+
+/* clang-format on */
 
 struct un_desc {
     const char *name;
@@ -132,11 +134,9 @@ struct un_desc {
     ew_row_fn rows[EW_NDTYPES];
 };
 
-#define NOATTR                                                                                     \
-    { NULL, NULL, NULL },                                                                          \
-    {                                                                                              \
-        0, 0, 0                                                                                    \
-    }
+/* clang-format off */
+#define NOATTR { NULL, NULL, NULL }, { 0, 0, 0 }
+/* clang-format on */
 
 static const struct un_desc un_descs[] = {
     { "Relu", 0, NOATTR, { EW_FLOATS(relu), EW_SINTS(relu) } },
