@@ -10,7 +10,11 @@
  * caller-provided buffer (err may be NULL, errlen 0). Decoded structs own all
  * their memory and have one free function that accepts NULL and structs left
  * half-built by a failed decode. Encoded JSON is returned in a malloc'd,
- * NUL-terminated buffer that the caller releases with free(). */
+ * NUL-terminated buffer that the caller releases with free().
+ *
+ * Threads: nothing here keeps state between calls, so any function may run on
+ * several threads at once. (cJSON 1.7 resets a global error slot on every
+ * parse; nothing reads it, but a race detector will report the writes.) */
 #ifndef INFERD_PROTO_H
 #define INFERD_PROTO_H
 

@@ -30,30 +30,69 @@ static int decode(const uint8_t *buf, size_t len, struct inferd_frame_header *h,
     return inferd_frame_header_decode(buf, len, NULL, h, err, 256);
 }
 
-static void test_layout_is_little_endian(void **state)
+/* PROTOCOL.md's examples, byte for byte: if the spec and the code disagree,
+ * this fails. */
+static const char spec_request_meta[] =
+    "{\"model\":\"digits\",\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[1,1,"
+    "4,4],\"parameters\":{\"binary_data_size\":64}}],\"outputs\":[{\"name\":\"prob\","
+    "\"parameters\":{\"topk\":3}}],\"parameters\":{\"timeout_ms\":1000}}";
+
+static void test_protocol_md_examples(void **state)
 {
     (void)state;
-    /* The header of PROTOCOL.md's first example, byte for byte. */
-    static const uint8_t spec[32] = {
-        0x49, 0x4e, 0x46, 0x44, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
-        0x00, 0x8c, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    /* clang-format off */
+    static const uint8_t request_header[32] = {
+        0x49, 0x4e, 0x46, 0x44, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0xcc, 0x00, 0x00, 0x00,
+        0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     };
-    struct inferd_frame_header h = {
-        .kind = INFERD_KIND_REQUEST, .meta_len = 140, .request_id = 7, .data_len = 64
+    static const uint8_t pong_header[32] = {
+        0x49, 0x4e, 0x46, 0x44, 0x01, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     };
+    /* clang-format on */
+    struct inferd_frame_header h = { .kind = INFERD_KIND_REQUEST,
+                                     .meta_len = sizeof(spec_request_meta) - 1,
+                                     .request_id = 7,
+                                     .data_len = 64 };
     uint8_t out[32];
+    assert_int_equal(h.meta_len, 204);
     assert_int_equal(inferd_frame_header_encode(&h, out), 0);
-    assert_memory_equal(out, spec, 32);
+    assert_memory_equal(out, request_header, 32);
 
+    /* The whole frame, as one message, splits and decodes. */
+    uint8_t frame[32 + 204 + 64];
+    memcpy(frame, request_header, 32);
+    memcpy(frame + 32, spec_request_meta, 204);
+    memset(frame + 32 + 204, 0, 64);
     struct inferd_frame_header d;
-    assert_int_equal(decode(spec, 32, &d, NULL), 0);
+    const uint8_t *meta, *data;
+    char err[256] = "";
+    assert_int_equal(
+        inferd_frame_split(frame, sizeof(frame), NULL, &d, &meta, &data, err, sizeof(err)), 0);
     assert_int_equal(d.version, 1);
     assert_int_equal(d.kind, INFERD_KIND_REQUEST);
     assert_int_equal(d.flags, 0);
-    assert_int_equal(d.meta_len, 140);
     assert_int_equal(d.request_id, 7);
     assert_int_equal(d.data_len, 64);
+    struct inferd_request *r;
+    int rc = inferd_request_decode(meta, d.meta_len, d.data_len, &r, err, sizeof(err));
+    if (rc) fail_msg("%s", err);
+    assert_string_equal(r->model, "digits");
+    assert_int_equal(r->inputs[0].nbytes, 64);
+    assert_int_equal(r->outputs[0].topk, 3);
+    assert_int_equal(r->timeout_ms, 1000);
+    /* And the encoder writes exactly the spec's text. */
+    char *json;
+    size_t len;
+    uint64_t data_len;
+    assert_int_equal(inferd_request_encode(r, &json, &len, &data_len, err, sizeof(err)), 0);
+    assert_string_equal(json, spec_request_meta);
+    free(json);
+    inferd_request_free(r);
+
+    struct inferd_frame_header pong = { .kind = INFERD_KIND_PONG, .request_id = 9 };
+    assert_int_equal(inferd_frame_header_encode(&pong, out), 0);
+    assert_memory_equal(out, pong_header, 32);
 }
 
 static void test_round_trip_every_kind(void **state)
@@ -327,7 +366,7 @@ static void test_dtypes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layout_is_little_endian),
+        cmocka_unit_test(test_protocol_md_examples),
         cmocka_unit_test(test_round_trip_every_kind),
         cmocka_unit_test(test_byte_by_byte),
         cmocka_unit_test(test_bad_magic_refused_early),

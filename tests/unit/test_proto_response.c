@@ -358,9 +358,52 @@ static void test_error_decode_lenient_and_strict(void **state)
     inferd_response_free(NULL);
 }
 
+/* PROTOCOL.md's response and error examples, as the encoders write them. */
+static void test_protocol_md_examples(void **state)
+{
+    (void)state;
+    struct inferd_tensor_meta out = {
+        .name = "prob", .dtype = INFERD_DT_FP32, .ndim = 2, .dims = { 1, 10 }
+    };
+    struct inferd_topk_class c[3] = { { 7, 0.875, "7" }, { 1, 0.0625, "1" }, { 9, 0.03125, "9" } };
+    struct inferd_topk k = { .output = "prob", .nclasses = 3, .classes = c };
+    struct inferd_response r = { .model = "digits",
+                                 .backend = "cpu",
+                                 .noutputs = 1,
+                                 .outputs = &out,
+                                 .ntopk = 1,
+                                 .topk = &k,
+                                 .has_timing = true,
+                                 .timing = { 35, 410, 470 } };
+    char *json, err[256] = "";
+    size_t len;
+    uint64_t data_len;
+    assert_int_equal(inferd_response_encode(&r, &json, &len, &data_len, err, sizeof(err)), 0);
+    assert_string_equal(json, "{\"model\":\"digits\",\"backend\":\"cpu\",\"outputs\":[{\"name\":"
+                              "\"prob\",\"datatype\":\"FP32\",\"shape\":[1,10],\"parameters\":{"
+                              "\"binary_data_size\":40}}],\"topk\":[{\"output\":\"prob\","
+                              "\"classes\":[{\"index\":7,\"score\":0.875,\"label\":\"7\"},{"
+                              "\"index\":1,\"score\":0.0625,\"label\":\"1\"},{\"index\":9,"
+                              "\"score\":0.03125,\"label\":\"9\"}]}],\"timing_us\":{\"queue\":"
+                              "35,\"compute\":410,\"total\":470}}");
+    assert_int_equal(len, 339);
+    assert_int_equal(data_len, 40);
+    free(json);
+    assert_int_equal(inferd_error_meta_encode(INFERD_E_BUSY,
+                                              "model 'digits': queue full (32 "
+                                              "waiting)",
+                                              &json, &len),
+                     0);
+    assert_string_equal(json, "{\"error\":{\"code\":\"busy\",\"message\":\"model 'digits': "
+                              "queue full (32 waiting)\"}}");
+    assert_int_equal(len, 77);
+    free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_protocol_md_examples),
         cmocka_unit_test(test_response_round_trip),
         cmocka_unit_test(test_response_minimal_and_topk_only),
         cmocka_unit_test(test_response_from_newer_daemon),
