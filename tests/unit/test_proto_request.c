@@ -372,6 +372,26 @@ static void test_long_names(void **state)
     inferd_request_free(r);
 }
 
+static void test_raw_nul_and_length(void **state)
+{
+    (void)state;
+    char err[512];
+    struct inferd_request *r;
+    /* A raw NUL inside the meta: refused, not read as the end of a C string. */
+    static const char nul[] = "{\"model\":\"m\0x\",\"inputs\":[" T1 "]}";
+    assert_int_equal(inferd_request_decode(nul, sizeof(nul) - 1, 8, &r, err, sizeof(err)),
+                     INFERD_E_BAD_FRAME);
+    assert_non_null(strstr(err, "control byte 0x00 at offset 11"));
+    /* The decoder reads meta_len bytes and no more: the same JSON cut short
+     * fails, and the bytes after meta_len are never looked at. */
+    static const char ok[] = "{\"model\":\"m\",\"inputs\":[" T1 "]}GARBAGE";
+    assert_int_equal(inferd_request_decode(ok, sizeof(ok) - 1 - 7, 8, &r, err, sizeof(err)), 0);
+    inferd_request_free(r);
+    assert_int_equal(inferd_request_decode(ok, sizeof(ok) - 1 - 8, 8, &r, err, sizeof(err)),
+                     INFERD_E_BAD_FRAME);
+    assert_null(r);
+}
+
 static void test_unknown_key_is_quoted_safely(void **state)
 {
     (void)state;
@@ -524,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_every_datatype_size),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_long_names),
+        cmocka_unit_test(test_raw_nul_and_length),
         cmocka_unit_test(test_unknown_key_is_quoted_safely),
         cmocka_unit_test(test_encode_round_trip),
         cmocka_unit_test(test_encode_refuses_what_decode_refuses),
