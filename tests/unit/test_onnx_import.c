@@ -412,6 +412,25 @@ static void test_initializer_inputs(void **state)
     mb_free(&m);
 }
 
+/* A graph without nodes: its output is its input. */
+static void test_no_nodes(void **state)
+{
+    (void)state;
+    struct mb m;
+    mb_init(&m, 17);
+    mb_input(&m, "x", F32, 4, x_dims);
+    mb_output(&m, "x");
+    struct ir_graph *g;
+    assert_int_equal(load_mb(&m, NULL, &g), 0);
+    assert_int_equal(g->nnodes, 0);
+    assert_int_equal(g->ninputs, 1);
+    assert_int_equal(g->noutputs, 1);
+    assert_int_equal(g->inputs[0], g->outputs[0]);
+    assert_int_equal(g->values[g->inputs[0]].flags, IR_VALUE_INPUT | IR_VALUE_OUTPUT);
+    ir_graph_free(g);
+    mb_free(&m);
+}
+
 /* --- malformed models: one test per case ---------------------------------- */
 
 static void test_bad_empty(void **state)
@@ -816,6 +835,7 @@ int main(void)
         cmocka_unit_test(test_input_binding),
         cmocka_unit_test(test_input_freeze),
         cmocka_unit_test(test_initializer_inputs),
+        cmocka_unit_test(test_no_nodes),
         cmocka_unit_test(test_bad_empty),
         cmocka_unit_test(test_bad_truncated),
         cmocka_unit_test(test_bad_random_bytes),
