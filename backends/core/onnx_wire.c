@@ -3,6 +3,7 @@
  * and the allocator that lets weights leave protobuf-c without a copy. */
 #include "onnx_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void pb_reader_init(struct pb_reader *r, const uint8_t *base, const uint8_t *p, size_t len)
@@ -94,10 +95,20 @@ int pb_next(struct pb_reader *r, struct pb_field *f, const char **why, size_t *a
     }
 }
 
+/* Blocks as ir_alloc makes them (64-byte aligned, size rounded up to 64,
+ * released by ir_free) except that only the rounding tail is zeroed:
+ * protobuf-c writes every byte it asks for, and zeroing a weight first would
+ * touch each of its pages twice (most of a load's time on big models). */
 static void *pb_alloc(void *data, size_t size)
 {
-    void *p = ir_alloc(size);
-    if (!p) *(bool *)data = true;
+    size_t rounded = (size + 63) & ~(size_t)63;
+    void *p = NULL;
+    if (rounded >= size) p = aligned_alloc(64, rounded ? rounded : 64);
+    if (!p) {
+        *(bool *)data = true;
+        return NULL;
+    }
+    memset((char *)p + size, 0, (rounded ? rounded : 64) - size);
     return p;
 }
 
