@@ -6,8 +6,7 @@
  * then initializers (only those something reads; the rest stay unread on
  * disk), then graph inputs (an input that is also an initializer is a
  * constant), then ir_graph_sort. */
-#include "onnx_import.h"
-#include "onnx_internal.h"
+#include "onnx_importer.h"
 
 #include "inferd_error.h"
 
@@ -23,17 +22,6 @@
 #include <unistd.h>
 
 /* --- name -> index map (open addressing; keys are not copied) ------------ */
-
-struct map_slot {
-    const char *key;
-    int val;
-};
-
-struct name_map {
-    struct map_slot *slots;
-    size_t cap; /* 0 or a power of two */
-    size_t n;
-};
 
 static uint64_t hash_str(const char *s)
 {
@@ -86,15 +74,6 @@ static void map_free(struct name_map *m, bool free_keys)
 
 /* --- importer state ------------------------------------------------------ */
 
-struct span {
-    size_t off, len;
-};
-
-struct span_list {
-    struct span *a;
-    size_t n, cap;
-};
-
 static int span_push(struct span_list *l, size_t off, size_t len)
 {
     if (l->n == l->cap) {
@@ -108,28 +87,8 @@ static int span_push(struct span_list *l, size_t off, size_t len)
     return 0;
 }
 
-struct importer {
-    struct ir_graph *g;
-    const uint8_t *buf;
-    size_t len;
-    bool mapped; /* buf is our read-only mapping: its pages may be dropped */
-    size_t page;
-    const struct ir_import_opts *opts;
-    struct onnx_tensor_ctx tctx;
-    ProtobufCAllocator alloc;
-    bool oom;
-    struct name_map values; /* tensor name -> value index; keys are the values' names */
-    struct name_map unused; /* initializers nothing reads; keys malloc'd */
-    struct span_list nodes, inits, inputs, outputs;
-    bool *bound; /* per binding: matched a graph input */
-    char *err;
-    size_t errlen;
-};
-
-static int bad(struct importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* "PATH: not a valid ONNX model (WHY)". */
-static int bad(struct importer *im, const char *fmt, ...)
+int onnx_import_bad(struct importer *im, const char *fmt, ...)
 {
     char why[256];
     va_list ap;
@@ -140,16 +99,16 @@ static int bad(struct importer *im, const char *fmt, ...)
                           "not a valid ONNX model (%s)", why);
 }
 
-static int oom(struct importer *im)
+int onnx_import_oom(struct importer *im)
 {
     return ir_graph_error(im->g, -ENOMEM, im->err, im->errlen, "out of memory while loading");
 }
 
 /* An unpack that returned NULL: out of memory, or a malformed message. */
-static int undecodable(struct importer *im, const char *what, size_t index)
+int onnx_import_undecodable(struct importer *im, const char *what, size_t index)
 {
-    if (im->oom) return oom(im);
-    return bad(im, "%s %zu cannot be decoded", what, index);
+    if (im->oom) return onnx_import_oom(im);
+    return onnx_import_bad(im, "%s %zu cannot be decoded", what, index);
 }
 
 /* Drops the pages wholly inside [off, off+len) of the mapping from this
@@ -164,7 +123,7 @@ static void drop_pages(struct importer *im, size_t off, size_t len)
 }
 
 /* The value named name, created (dtype undefined) on first use. */
-static int value_ref(struct importer *im, const char *name)
+int onnx_import_value_ref(struct importer *im, const char *name)
 {
     int v = map_get(&im->values, name);
     if (v >= 0) return v;
@@ -172,6 +131,12 @@ static int value_ref(struct importer *im, const char *name)
     if (v < 0) return v;
     if (map_put(&im->values, im->g->values[v].name, v)) return -ENOMEM;
     return v;
+}
+
+bool onnx_import_is_initializer(const struct importer *im, const char *name)
+{
+    int v = map_get(&im->values, name);
+    return (v >= 0 && (im->g->values[v].flags & IR_VALUE_CONST)) || map_get(&im->unused, name) >= 0;
 }
 
 /* --- ModelProto and GraphProto ------------------------------------------- */
@@ -186,14 +151,15 @@ static int walk_model(struct importer *im, size_t *goff, size_t *glen)
     bool have_graph = false, have_opset = false;
     int64_t opset = 0;
 
-    if (im->len == 0) return bad(im, "empty file");
+    if (im->len == 0) return onnx_import_bad(im, "empty file");
     pb_reader_init(&r, im->buf, im->buf, im->len);
     while ((k = pb_next(&r, &f, &why, &at)) > 0) {
-        if (f.num == 1 && f.wire != PB_VARINT) return bad(im, "ir_version is not an integer");
+        if (f.num == 1 && f.wire != PB_VARINT)
+            return onnx_import_bad(im, "ir_version is not an integer");
         if ((f.num == 7 || f.num == 8) && f.wire != PB_LEN)
-            return bad(im, "field %u at byte %zu has the wrong wire type", f.num, at);
+            return onnx_import_bad(im, "field %u at byte %zu has the wrong wire type", f.num, at);
         if (f.num == 7) {
-            if (have_graph) return bad(im, "more than one graph");
+            if (have_graph) return onnx_import_bad(im, "more than one graph");
             have_graph = true;
             *goff = f.offset;
             *glen = f.len;
@@ -201,8 +167,8 @@ static int walk_model(struct importer *im, size_t *goff, size_t *glen)
             Onnx__OperatorSetIdProto *o =
                 onnx__operator_set_id_proto__unpack(&im->alloc, f.len, f.data);
             if (!o) {
-                if (im->oom) return oom(im);
-                return bad(im, "opset_import at byte %zu cannot be decoded", at);
+                if (im->oom) return onnx_import_oom(im);
+                return onnx_import_bad(im, "opset_import at byte %zu cannot be decoded", at);
             }
             const char *d = o->domain ? o->domain : "";
             if (!*d || strcmp(d, "ai.onnx") == 0) {
@@ -212,8 +178,8 @@ static int walk_model(struct importer *im, size_t *goff, size_t *glen)
             protobuf_c_message_free_unpacked(&o->base, &im->alloc);
         }
     }
-    if (k < 0) return bad(im, "%s at byte %zu", why, at);
-    if (!have_graph) return bad(im, "no graph");
+    if (k < 0) return onnx_import_bad(im, "%s at byte %zu", why, at);
+    if (!have_graph) return onnx_import_bad(im, "no graph");
     if (!have_opset)
         return ir_graph_error(im->g, INFERD_E_BAD_MODEL, im->err, im->errlen,
                               "the model imports no opset of the default ONNX domain");
@@ -245,21 +211,22 @@ static int walk_graph(struct importer *im, size_t goff, size_t glen)
         default: continue; /* value_info is only a hint; the rest we do not read */
         }
         if (f.wire != PB_LEN)
-            return bad(im, "graph field %u at byte %zu has the wrong wire type", f.num, at);
+            return onnx_import_bad(im, "graph field %u at byte %zu has the wrong wire type", f.num,
+                                   at);
         if (f.num == 2) {
             free(im->g->name);
             im->g->name = strndup((const char *)f.data, f.len);
-            if (!im->g->name) return oom(im);
+            if (!im->g->name) return onnx_import_oom(im);
         } else if (f.num == 15) {
             return ir_graph_error(im->g, INFERD_E_UNSUPPORTED, im->err, im->errlen,
                                   "sparse initializers are not supported");
         } else if (span_push(l, f.offset, f.len)) {
-            return oom(im);
+            return onnx_import_oom(im);
         }
     }
-    if (k < 0) return bad(im, "%s at byte %zu", why, at);
+    if (k < 0) return onnx_import_bad(im, "%s at byte %zu", why, at);
     if (im->nodes.n > INT_MAX / 2 || im->inputs.n > INT_MAX / 2 || im->outputs.n > INT_MAX / 2)
-        return bad(im, "too many nodes, inputs or outputs");
+        return onnx_import_bad(im, "too many nodes, inputs or outputs");
     return 0;
 }
 
@@ -298,34 +265,34 @@ static int import_attr(struct importer *im, int node, Onnx__AttributeProto *a)
                              "attribute '%s' is too long", a->name);
     int type = a->has_type ? a->type : infer_attr_type(a);
     struct ir_attr *at = ir_node_attr_add(g, node, a->name, type);
-    if (!at) return oom(im);
+    if (!at) return onnx_import_oom(im);
     switch (type) {
     case IR_ATTR_FLOAT: at->f = a->f; break;
     case IR_ATTR_INT: at->i = a->i; break;
     case IR_ATTR_STRING: {
         ProtobufCBinaryData empty = { 0, NULL };
         at->s = bytes_dup(a->has_s ? &a->s : &empty);
-        if (!at->s) return oom(im);
+        if (!at->s) return onnx_import_oom(im);
         break;
     }
     case IR_ATTR_FLOATS:
         at->floats = malloc(sizeof(float) * (a->n_floats ? a->n_floats : 1));
-        if (!at->floats) return oom(im);
+        if (!at->floats) return onnx_import_oom(im);
         if (a->n_floats) memcpy(at->floats, a->floats, sizeof(float) * a->n_floats);
         at->n = (int)a->n_floats;
         break;
     case IR_ATTR_INTS:
         at->ints = malloc(sizeof(int64_t) * (a->n_ints ? a->n_ints : 1));
-        if (!at->ints) return oom(im);
+        if (!at->ints) return onnx_import_oom(im);
         if (a->n_ints) memcpy(at->ints, a->ints, sizeof(int64_t) * a->n_ints);
         at->n = (int)a->n_ints;
         break;
     case IR_ATTR_STRINGS:
         at->strings = calloc(a->n_strings ? a->n_strings : 1, sizeof(char *));
-        if (!at->strings) return oom(im);
+        if (!at->strings) return onnx_import_oom(im);
         for (size_t i = 0; i < a->n_strings; i++) {
             at->strings[i] = bytes_dup(&a->strings[i]);
-            if (!at->strings[i]) return oom(im);
+            if (!at->strings[i]) return onnx_import_oom(im);
             at->n = (int)i + 1;
         }
         break;
@@ -339,7 +306,7 @@ static int import_attr(struct importer *im, int node, Onnx__AttributeProto *a)
         at->t = calloc(1, sizeof(*at->t));
         if (!what || !at->t) {
             free(what);
-            return oom(im);
+            return onnx_import_oom(im);
         }
         snprintf(what, wl, "node '%s' (%s): attribute '%s'", n->name, n->op_type, a->name);
         int rc = onnx_tensor_convert(&im->tctx, a->t, what, at->t, im->err, im->errlen);
@@ -360,12 +327,12 @@ static int import_node(struct importer *im, size_t idx)
     struct ir_graph *g = im->g;
     const struct span *s = &im->nodes.a[idx];
     Onnx__NodeProto *np = onnx__node_proto__unpack(&im->alloc, s->len, im->buf + s->off);
-    if (!np) return undecodable(im, "node", idx);
+    if (!np) return onnx_import_undecodable(im, "node", idx);
     int rc = 0;
     char *autoname = NULL;
     const char *op = np->op_type;
     if (!op || !*op) {
-        rc = bad(im, "node %zu has no op_type", idx);
+        rc = onnx_import_bad(im, "node %zu has no op_type", idx);
         goto out;
     }
     const char *name = np->name;
@@ -373,7 +340,7 @@ static int import_node(struct importer *im, size_t idx)
         size_t l = strlen(op) + 24;
         autoname = malloc(l);
         if (!autoname) {
-            rc = oom(im);
+            rc = onnx_import_oom(im);
             goto out;
         }
         snprintf(autoname, l, "%s_%zu", op, idx);
@@ -388,21 +355,21 @@ static int import_node(struct importer *im, size_t idx)
         goto out;
     }
     if (np->n_input > INT_MAX / 2 || np->n_output > INT_MAX / 2) {
-        rc = bad(im, "node %zu has too many inputs or outputs", idx);
+        rc = onnx_import_bad(im, "node %zu has too many inputs or outputs", idx);
         goto out;
     }
     int n = ir_graph_node_add(g, name, op, (int)np->n_input, (int)np->n_output);
     if (n < 0) {
-        rc = oom(im);
+        rc = onnx_import_oom(im);
         goto out;
     }
     for (size_t k = 0; k < np->n_input + np->n_output; k++) {
         bool is_in = k < np->n_input;
         const char *vn = is_in ? np->input[k] : np->output[k - np->n_input];
         if (!vn || !*vn) continue; /* absent optional input or unwanted output */
-        int v = value_ref(im, vn);
+        int v = onnx_import_value_ref(im, vn);
         if (v < 0) {
-            rc = oom(im);
+            rc = onnx_import_oom(im);
             goto out;
         }
         if (is_in)
@@ -425,17 +392,17 @@ static int import_outputs(struct importer *im)
 {
     struct ir_graph *g = im->g;
     g->outputs = malloc(sizeof(int) * (im->outputs.n ? im->outputs.n : 1));
-    if (!g->outputs) return oom(im);
+    if (!g->outputs) return onnx_import_oom(im);
     for (size_t i = 0; i < im->outputs.n; i++) {
         const struct span *s = &im->outputs.a[i];
         Onnx__ValueInfoProto *vi =
             onnx__value_info_proto__unpack(&im->alloc, s->len, im->buf + s->off);
-        if (!vi) return undecodable(im, "graph output", i);
+        if (!vi) return onnx_import_undecodable(im, "graph output", i);
         int v = -1;
-        if (vi->name && *vi->name) v = value_ref(im, vi->name);
+        if (vi->name && *vi->name) v = onnx_import_value_ref(im, vi->name);
         protobuf_c_message_free_unpacked(&vi->base, &im->alloc);
-        if (v == -1) return bad(im, "graph output %zu has no name", i);
-        if (v < 0) return oom(im);
+        if (v == -1) return onnx_import_bad(im, "graph output %zu has no name", i);
+        if (v < 0) return onnx_import_oom(im);
         g->values[v].flags |= IR_VALUE_OUTPUT;
         g->outputs[g->noutputs++] = v;
     }
@@ -473,10 +440,10 @@ static int import_initializer(struct importer *im, size_t idx)
     char *name = NULL, *what = NULL;
     Onnx__TensorProto *tp = NULL;
     int rc = tensor_name(im->buf + s->off, s->len, &name);
-    if (rc == -ENOMEM) return oom(im);
-    if (rc < 0) return bad(im, "initializer %zu cannot be decoded", idx);
+    if (rc == -ENOMEM) return onnx_import_oom(im);
+    if (rc < 0) return onnx_import_bad(im, "initializer %zu cannot be decoded", idx);
     if (!name || !*name) {
-        rc = bad(im, "initializer %zu has no name", idx);
+        rc = onnx_import_bad(im, "initializer %zu has no name", idx);
         goto out;
     }
     int v = map_get(&im->values, name);
@@ -485,7 +452,7 @@ static int import_initializer(struct importer *im, size_t idx)
          * graph input of that name is still known to be a constant. */
         if (map_get(&im->unused, name) < 0) {
             if (map_put(&im->unused, name, 0)) {
-                rc = oom(im);
+                rc = onnx_import_oom(im);
                 goto out;
             }
             name = NULL;
@@ -493,18 +460,19 @@ static int import_initializer(struct importer *im, size_t idx)
         goto out;
     }
     if (g->values[v].flags & IR_VALUE_CONST) {
-        rc = bad(im, "initializer '%s' is given twice", name);
+        rc = onnx_import_bad(im, "initializer '%s' is given twice", name);
         goto out;
     }
     tp = onnx__tensor_proto__unpack(&im->alloc, s->len, im->buf + s->off);
     if (!tp) {
-        rc = im->oom ? oom(im) : bad(im, "initializer '%s' cannot be decoded", name);
+        rc = im->oom ? onnx_import_oom(im)
+                     : onnx_import_bad(im, "initializer '%s' cannot be decoded", name);
         goto out;
     }
     size_t wl = strlen(name) + 16;
     what = malloc(wl);
     if (!what) {
-        rc = oom(im);
+        rc = onnx_import_oom(im);
         goto out;
     }
     snprintf(what, wl, "initializer '%s'", name);
@@ -523,216 +491,6 @@ out:
     return rc;
 }
 
-/* --- graph inputs -------------------------------------------------------- */
-
-static const struct ir_import_input *binding_find(struct importer *im, const char *name)
-{
-    for (size_t i = 0; i < im->opts->ninputs; i++) {
-        const struct ir_import_input *b = &im->opts->inputs[i];
-        if (b->name && strcmp(b->name, name) == 0) {
-            im->bound[i] = true;
-            return b;
-        }
-    }
-    return NULL;
-}
-
-static int input_error(struct importer *im, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int input_error(struct importer *im, int code, const char *fmt, ...)
-{
-    char msg[384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return ir_graph_error(im->g, code, im->err, im->errlen, "%s", msg);
-}
-
-/* The tensor type of vi into dtype, shape (symbolic dims filled in) and
- * fixed[] (dims the model gives a number). *have_shape is false when the
- * model leaves the rank open. */
-static int input_type(struct importer *im, const Onnx__ValueInfoProto *vi, int *dtype,
-                      struct ir_shape *shape, bool *fixed, bool *have_shape)
-{
-    const char *name = vi->name;
-    int64_t sym = im->opts->symbolic_dim > 0 ? im->opts->symbolic_dim : 1;
-    *dtype = IR_DT_UNDEFINED;
-    *have_shape = false;
-    if (!vi->type) return 0;
-    const Onnx__TypeProto__Tensor *tt =
-        vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? vi->type->tensor_type : NULL;
-    if (!tt)
-        return input_error(im, INFERD_E_UNSUPPORTED,
-                           "graph input '%s' is not a tensor (sequences, maps and optionals are "
-                           "not supported)",
-                           name);
-    *dtype = tt->has_elem_type ? tt->elem_type : IR_DT_UNDEFINED;
-    if (!tt->shape) return 0;
-    if (tt->shape->n_dim > IR_MAX_DIMS)
-        return input_error(im, INFERD_E_UNSUPPORTED,
-                           "graph input '%s' has rank %zu (at most %d is supported)", name,
-                           tt->shape->n_dim, IR_MAX_DIMS);
-    shape->ndim = (int)tt->shape->n_dim;
-    for (int i = 0; i < shape->ndim; i++) {
-        const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
-        /* Some exporters write -1 for "unknown": treat it as a named dim. */
-        fixed[i] = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
-                   d->dim_value >= 0;
-        shape->dims[i] = fixed[i] ? d->dim_value : sym;
-    }
-    *have_shape = true;
-    return 0;
-}
-
-static int input_bind(struct importer *im, const char *name, const struct ir_import_input *b,
-                      int *dtype, struct ir_shape *shape, const bool *fixed, bool *have_shape)
-{
-    const struct ir_tensor *t = b->tensor;
-    if (!t) return input_error(im, INFERD_E_BAD_INPUT, "input '%s' is bound to no tensor", name);
-    if (*dtype != IR_DT_UNDEFINED && t->dtype != *dtype)
-        return input_error(im, INFERD_E_BAD_INPUT,
-                           "input '%s' is %s, but the tensor bound to it is %s", name,
-                           onnx_dtype_name(*dtype), onnx_dtype_name(t->dtype));
-    if (t->ndim < 0 || t->ndim > IR_MAX_DIMS)
-        return input_error(im, INFERD_E_BAD_INPUT,
-                           "the tensor bound to input '%s' has rank %d (at most %d is supported)",
-                           name, t->ndim, IR_MAX_DIMS);
-    if (*have_shape && t->ndim != shape->ndim)
-        return input_error(im, INFERD_E_BAD_INPUT,
-                           "input '%s' has rank %d, but the tensor bound to it has rank %d", name,
-                           shape->ndim, t->ndim);
-    for (int i = 0; i < t->ndim; i++) {
-        if (t->dims[i] < 0)
-            return input_error(im, INFERD_E_BAD_INPUT,
-                               "the tensor bound to input '%s' has a negative dim", name);
-        if (*have_shape && fixed[i] && shape->dims[i] != t->dims[i]) {
-            char want[160], got[160];
-            struct ir_shape ts = { .ndim = t->ndim };
-            memcpy(ts.dims, t->dims, sizeof(ts.dims));
-            ir_shape_str(shape, want, sizeof(want));
-            ir_shape_str(&ts, got, sizeof(got));
-            return input_error(im, INFERD_E_BAD_INPUT,
-                               "input '%s' has shape %s, but the tensor bound to it has %s (dim "
-                               "%d differs)",
-                               name, want, got, i);
-        }
-    }
-    *dtype = t->dtype;
-    shape->ndim = t->ndim;
-    memcpy(shape->dims, t->dims, sizeof(shape->dims));
-    *have_shape = true;
-    return 0;
-}
-
-static int input_setup(struct importer *im, int v, const Onnx__ValueInfoProto *vi)
-{
-    struct ir_graph *g = im->g;
-    const char *name = vi->name;
-    struct ir_shape shape = { 0 };
-    bool fixed[IR_MAX_DIMS] = { false };
-    bool have_shape;
-    int dtype;
-    int rc = input_type(im, vi, &dtype, &shape, fixed, &have_shape);
-    if (rc < 0) return rc;
-    const struct ir_import_input *b = binding_find(im, name);
-    if (b) {
-        rc = input_bind(im, name, b, &dtype, &shape, fixed, &have_shape);
-        if (rc < 0) return rc;
-    }
-    if (dtype == IR_DT_UNDEFINED)
-        return input_error(im, INFERD_E_BAD_MODEL, "graph input '%s' has no data type", name);
-    if (ir_dtype_size(dtype) == 0)
-        return input_error(im, INFERD_E_UNSUPPORTED,
-                           "graph input '%s' has data type %s, which is not supported", name,
-                           onnx_dtype_name(dtype));
-    if (!have_shape)
-        return input_error(im, INFERD_E_UNSUPPORTED,
-                           "graph input '%s' has no shape (bind a tensor to it to give one)", name);
-    char dims[160];
-    int64_t numel = ir_shape_numel(&shape);
-    if (numel < 0)
-        return input_error(im, INFERD_E_BAD_MODEL,
-                           "graph input '%s' dims %s overflow (their product does not fit in 64 "
-                           "bits)",
-                           name, ir_shape_str(&shape, dims, sizeof(dims)));
-    if (numel > g->limits.max_elements)
-        return input_error(im, INFERD_E_TOO_LARGE,
-                           "graph input '%s' dims %s have %lld elements, which exceeds the limit "
-                           "of %lld",
-                           name, ir_shape_str(&shape, dims, sizeof(dims)), (long long)numel,
-                           (long long)g->limits.max_elements);
-    struct ir_value *val = &g->values[v];
-    val->dtype = dtype;
-    val->shape = shape;
-    val->shape_known = true;
-    if (b && b->freeze) {
-        size_t nbytes = (size_t)numel * ir_dtype_size(dtype);
-        if (!b->tensor->data || b->tensor->nbytes != nbytes)
-            return input_error(im, INFERD_E_BAD_INPUT,
-                               "the tensor frozen into input '%s' has %zu bytes of data, its dims "
-                               "need %zu",
-                               name, b->tensor->data ? b->tensor->nbytes : 0, nbytes);
-        void *p = ir_alloc(nbytes);
-        if (!p) return oom(im);
-        if (nbytes) memcpy(p, b->tensor->data, nbytes);
-        ir_value_set_const(g, v, &shape, p, nbytes);
-        return 0;
-    }
-    val->flags |= IR_VALUE_INPUT;
-    g->inputs[g->ninputs++] = v;
-    return 0;
-}
-
-static int import_inputs(struct importer *im)
-{
-    struct ir_graph *g = im->g;
-    g->inputs = malloc(sizeof(int) * (im->inputs.n ? im->inputs.n : 1));
-    if (!g->inputs) return oom(im);
-    for (size_t i = 0; i < im->inputs.n; i++) {
-        const struct span *s = &im->inputs.a[i];
-        Onnx__ValueInfoProto *vi =
-            onnx__value_info_proto__unpack(&im->alloc, s->len, im->buf + s->off);
-        if (!vi) return undecodable(im, "graph input", i);
-        int rc = 0;
-        const char *name = vi->name;
-        if (!name || !*name) {
-            rc = bad(im, "graph input %zu has no name", i);
-            goto next;
-        }
-        int v = map_get(&im->values, name);
-        bool is_const =
-            (v >= 0 && (g->values[v].flags & IR_VALUE_CONST)) || map_get(&im->unused, name) >= 0;
-        if (is_const) {
-            /* An old-style input with an initializer: a constant, not fed at run. */
-            if (binding_find(im, name))
-                rc = input_error(im, INFERD_E_BAD_INPUT,
-                                 "input '%s' is an initializer (a constant) and cannot be bound",
-                                 name);
-            goto next;
-        }
-        v = value_ref(im, name);
-        if (v < 0) {
-            rc = oom(im);
-            goto next;
-        }
-        if (g->values[v].flags & IR_VALUE_INPUT) {
-            rc = bad(im, "graph input '%s' is listed twice", name);
-            goto next;
-        }
-        rc = input_setup(im, v, vi);
-    next:
-        protobuf_c_message_free_unpacked(&vi->base, &im->alloc);
-        if (rc < 0) return rc;
-    }
-    for (size_t i = 0; i < im->opts->ninputs; i++)
-        if (!im->bound[i])
-            return input_error(im, INFERD_E_BAD_INPUT, "there is no graph input named '%s'",
-                               im->opts->inputs[i].name ? im->opts->inputs[i].name : "");
-    return 0;
-}
-
 /* --- driver -------------------------------------------------------------- */
 
 static int import_run(struct importer *im)
@@ -743,15 +501,15 @@ static int import_run(struct importer *im)
         for (size_t j = 0; j < i; j++)
             if (o->inputs[i].name && o->inputs[j].name &&
                 strcmp(o->inputs[i].name, o->inputs[j].name) == 0)
-                return input_error(im, INFERD_E_BAD_INPUT, "input '%s' is bound twice",
-                                   o->inputs[i].name);
+                return ir_graph_error(g, INFERD_E_BAD_INPUT, im->err, im->errlen,
+                                      "input '%s' is bound twice", o->inputs[i].name);
     size_t goff = 0, glen = 0;
     int rc = walk_model(im, &goff, &glen);
     if (rc == 0) rc = walk_graph(im, goff, glen);
     for (size_t i = 0; rc == 0 && i < im->nodes.n; i++) rc = import_node(im, i);
     if (rc == 0) rc = import_outputs(im);
     for (size_t i = 0; rc == 0 && i < im->inits.n; i++) rc = import_initializer(im, i);
-    if (rc == 0) rc = import_inputs(im);
+    if (rc == 0) rc = onnx_import_inputs(im);
     if (rc == 0) rc = ir_graph_sort(g, im->err, im->errlen);
     for (int i = 0; rc == 0 && i < g->noutputs; i++) {
         const struct ir_value *v = &g->values[g->outputs[i]];
@@ -789,12 +547,12 @@ static int load(const uint8_t *buf, size_t len, const char *name, const char *ba
     im.tctx.max_elements = g->limits.max_elements;
     int rc = 0;
     if (im.opts->ninputs > 0 && !im.opts->inputs) {
-        rc = input_error(&im, -EINVAL, "input bindings given without an array");
+        rc = ir_graph_error(g, -EINVAL, err, errlen, "input bindings given without an array");
         goto out;
     }
     im.bound = calloc(im.opts->ninputs + 1, sizeof(bool));
     if (!im.bound) {
-        rc = oom(&im);
+        rc = onnx_import_oom(&im);
         goto out;
     }
     rc = import_run(&im);

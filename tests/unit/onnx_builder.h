@@ -56,7 +56,8 @@ Onnx__TensorProto *mb_init_raw(struct mb *m, const char *name, int dtype, int nd
 void mb_external(struct mb *m, Onnx__TensorProto *t, const char *location, const char *offset,
                  const char *length);
 
-/* A tensor value info; dims < 0 become dim_param "N"; ndim < 0 leaves the shape out. */
+/* A tensor value info; a dim of -1 becomes dim_param "N", -2 a dim with neither
+ * field set; ndim < 0 leaves the shape out, dtype < 0 the whole type. */
 Onnx__ValueInfoProto *mb_vi(struct mb *m, const char *name, int dtype, int ndim,
                             const int64_t *dims);
 void mb_input(struct mb *m, const char *name, int dtype, int ndim, const int64_t *dims);

@@ -385,6 +385,47 @@ static void test_input_freeze(void **state)
     mb_free(&m);
 }
 
+/* x -> Relu -> y, x declared with the given dtype and rank (-1: no shape). */
+static int load_relu_input(int dtype, int ndim, const struct ir_import_opts *o, struct ir_graph **g)
+{
+    struct mb m;
+    mb_init(&m, 13);
+    mb_input(&m, "x", dtype, ndim, x_dims);
+    mb_node(&m, "Relu", "r", "x", "y");
+    mb_output(&m, "y");
+    int rc = load_mb(&m, o, g);
+    mb_free(&m);
+    return rc;
+}
+
+static void test_input_types(void **state)
+{
+    (void)state;
+    struct ir_graph *g;
+    assert_int_equal(load_relu_input(-1, 4, NULL, &g), INFERD_E_BAD_MODEL);
+    assert_string_equal(err, "m.onnx: graph input 'x' has no data type");
+    assert_int_equal(load_relu_input(IR_DT_STRING, 4, NULL, &g), INFERD_E_UNSUPPORTED);
+    assert_string_equal(err, "m.onnx: graph input 'x' has data type string, which is not "
+                             "supported");
+    assert_int_equal(load_relu_input(F32, -1, NULL, &g), INFERD_E_UNSUPPORTED);
+    assert_string_equal(err, "m.onnx: graph input 'x' has no shape (bind a tensor to it to give "
+                             "one)");
+    /* A binding gives the unknown rank, and the type when the model has none. */
+    struct ir_tensor t = { .dtype = F32, .ndim = 2, .dims = { 5, 6 } };
+    struct ir_import_input b = { .name = "x", .tensor = &t };
+    struct ir_import_opts o = { .inputs = &b, .ninputs = 1 };
+    assert_int_equal(load_relu_input(F32, -1, &o, &g), 0);
+    const struct ir_value *x = &g->values[g->inputs[0]];
+    assert_int_equal(x->shape.ndim, 2);
+    assert_int_equal(x->shape.dims[1], 6);
+    ir_graph_free(g);
+    assert_int_equal(load_relu_input(-1, 4, &o, &g), 0);
+    x = &g->values[g->inputs[0]];
+    assert_int_equal(x->dtype, F32);
+    assert_int_equal(x->shape.ndim, 2);
+    ir_graph_free(g);
+}
+
 /* Old exporters list every initializer as a graph input too. */
 static void test_initializer_inputs(void **state)
 {
@@ -834,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_symbolic_dims),
         cmocka_unit_test(test_input_binding),
         cmocka_unit_test(test_input_freeze),
+        cmocka_unit_test(test_input_types),
         cmocka_unit_test(test_initializer_inputs),
         cmocka_unit_test(test_no_nodes),
         cmocka_unit_test(test_bad_empty),
