@@ -283,6 +283,10 @@ static void fd_append(ProtobufCBuffer *buffer, size_t len, const uint8_t *data)
             if (errno != EINTR) fb->rc = -errno;
             continue;
         }
+        if (w == 0) {
+            fb->rc = -EIO;
+            break;
+        }
         data += w;
         len -= (size_t)w;
     }
