@@ -18,12 +18,15 @@
 extern "C" {
 #endif
 
-/* Default-domain opsets the importer accepts. */
-#define IR_ONNX_OPSET_MIN 7
+/* Default-domain opsets the importer accepts. Each operator row then says
+ * which opsets of that op it serves (ops.h), so an old model fails, if at
+ * all, naming the node whose form is too old. */
+#define IR_ONNX_OPSET_MIN 1
 #define IR_ONNX_OPSET_MAX 17
 
 struct ir_import_input {            /* binds one graph input at load */
-    const char *name;               /* graph input name */
+    const char *name;               /* graph input name; NULL binds the graph input at
+                                     * this entry's position among the runtime inputs */
     const struct ir_tensor *tensor; /* its shape, and with freeze its data */
     bool freeze;                    /* make the input a constant holding tensor's data */
 };

@@ -12,7 +12,9 @@
 
 /* --- graph inputs -------------------------------------------------------- */
 
-static const struct ir_import_input *binding_find(struct importer *im, const char *name)
+/* The binding for graph input `name`, which is runtime input number pos (-1
+ * for an initializer): by name, or else a nameless binding at position pos. */
+static const struct ir_import_input *binding_find(struct importer *im, const char *name, long pos)
 {
     for (size_t i = 0; i < im->opts->ninputs; i++) {
         const struct ir_import_input *b = &im->opts->inputs[i];
@@ -20,6 +22,10 @@ static const struct ir_import_input *binding_find(struct importer *im, const cha
             im->bound[i] = true;
             return b;
         }
+    }
+    if (pos >= 0 && (size_t)pos < im->opts->ninputs && !im->opts->inputs[pos].name) {
+        im->bound[pos] = true;
+        return &im->opts->inputs[pos];
     }
     return NULL;
 }
@@ -113,7 +119,7 @@ static int input_bind(struct importer *im, const char *name, const struct ir_imp
     return 0;
 }
 
-static int input_setup(struct importer *im, int v, const Onnx__ValueInfoProto *vi)
+static int input_setup(struct importer *im, int v, const Onnx__ValueInfoProto *vi, long pos)
 {
     struct ir_graph *g = im->g;
     const char *name = vi->name;
@@ -123,7 +129,7 @@ static int input_setup(struct importer *im, int v, const Onnx__ValueInfoProto *v
     int dtype;
     int rc = input_type(im, vi, &dtype, &shape, fixed, &have_shape);
     if (rc < 0) return rc;
-    const struct ir_import_input *b = binding_find(im, name);
+    const struct ir_import_input *b = binding_find(im, name, pos);
     if (b) {
         rc = input_bind(im, name, b, &dtype, &shape, fixed, &have_shape);
         if (rc < 0) return rc;
@@ -177,6 +183,7 @@ int onnx_import_inputs(struct importer *im)
     struct ir_graph *g = im->g;
     g->inputs = malloc(sizeof(int) * (im->inputs.n ? im->inputs.n : 1));
     if (!g->inputs) return onnx_import_oom(im);
+    long runtime_pos = 0; /* position among inputs that are not initializers */
     for (size_t i = 0; i < im->inputs.n; i++) {
         const struct span *s = &im->inputs.a[i];
         Onnx__ValueInfoProto *vi =
@@ -190,7 +197,7 @@ int onnx_import_inputs(struct importer *im)
         }
         if (onnx_import_is_initializer(im, name)) {
             /* An old-style input with an initializer: a constant, not fed at run. */
-            if (binding_find(im, name))
+            if (binding_find(im, name, -1))
                 rc = input_error(im, INFERD_E_BAD_INPUT,
                                  "input '%s' is an initializer (a constant) and cannot be bound",
                                  name);
@@ -205,14 +212,18 @@ int onnx_import_inputs(struct importer *im)
             rc = onnx_import_bad(im, "graph input '%s' is listed twice", name);
             goto next;
         }
-        rc = input_setup(im, v, vi);
+        rc = input_setup(im, v, vi, runtime_pos++);
     next:
         protobuf_c_message_free_unpacked(&vi->base, &im->alloc);
         if (rc < 0) return rc;
     }
     for (size_t i = 0; i < im->opts->ninputs; i++)
         if (!im->bound[i])
-            return input_error(im, INFERD_E_BAD_INPUT, "there is no graph input named '%s'",
-                               im->opts->inputs[i].name ? im->opts->inputs[i].name : "");
+            return im->opts->inputs[i].name
+                       ? input_error(im, INFERD_E_BAD_INPUT, "there is no graph input named '%s'",
+                                     im->opts->inputs[i].name)
+                       : input_error(im, INFERD_E_BAD_INPUT,
+                                     "%zu tensors given, the graph has %ld runtime input%s",
+                                     im->opts->ninputs, runtime_pos, runtime_pos == 1 ? "" : "s");
     return 0;
 }

@@ -78,7 +78,7 @@ def cases():
 
     out["opset"] = model(
         [helper.make_node("Relu", ["x"], ["y"], name="relu")],
-        [f32_input("x", [1, 4])], [f32_output("y")], opset=5).SerializeToString()
+        [f32_input("x", [1, 4])], [f32_output("y")], opset=18).SerializeToString()
 
     # The weight has 3 input channels, the input 4.
     w = np.zeros((4, 3, 3, 3), np.float32)

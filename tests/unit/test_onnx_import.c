@@ -591,13 +591,13 @@ static void test_bad_opset(void **state)
     (void)state;
     struct mb m;
     symbolic_model(&m);
-    m.opset.version = 5;
+    m.opset.version = 0;
     struct ir_graph *g;
     assert_int_equal(load_mb(&m, NULL, &g), INFERD_E_UNSUPPORTED);
-    assert_string_equal(err, "m.onnx: opset 5 is not supported (inferd supports 7 to 17)");
+    assert_string_equal(err, "m.onnx: opset 0 is not supported (inferd supports 1 to 17)");
     m.opset.version = 18;
     assert_int_equal(load_mb(&m, NULL, &g), INFERD_E_UNSUPPORTED);
-    assert_string_equal(err, "m.onnx: opset 18 is not supported (inferd supports 7 to 17)");
+    assert_string_equal(err, "m.onnx: opset 18 is not supported (inferd supports 1 to 17)");
     /* "ai.onnx" is the default domain too. */
     m.opset.version = 7;
     m.opset.domain = "ai.onnx";
