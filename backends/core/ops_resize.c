@@ -138,6 +138,11 @@ static int resize_finish(struct ir_graph *g, struct ir_node *n, struct resize_pa
             s.dims[i] = (int64_t)d;
         }
     }
+    for (int i = 0; i < rank; i++)
+        if (x->shape.dims[i] == 0 && s.dims[i] > 0)
+            return ir_node_error(g, n, INFERD_E_BAD_MODEL, err, errlen,
+                                 "cannot resize empty axis %d to size %lld", i,
+                                 (long long)s.dims[i]);
     return ir_node_output_set(g, n, 0, x->dtype, &s, err, errlen);
 }
 
@@ -364,7 +369,7 @@ int shp_resize_eval(const void *params, const struct ir_tensor *in, int nin, str
     if (x->ndim != nd || out[0].ndim != nd) return INFERD_E_INTERNAL;
     int64_t total = ir_tensor_numel(&out[0]);
     if (total == 0) return 0;
-    if (ir_tensor_numel(x) == 0) return INFERD_E_BAD_INPUT;
+    if (ir_tensor_numel(x) == 0) return INFERD_E_BAD_INPUT; /* infer refuses this */
 
     int64_t ntaps = 0, first[IR_MAX_DIMS];
     for (int i = 0; i < nd; i++) {
