@@ -141,6 +141,9 @@ static void text_message(struct nn_endpoint *ep, const char *body, size_t n, voi
         }
         len = 0;
     }
+    /* A message is its own boundary: no trailing newline (nanocat -A would
+     * show it as a dot). */
+    if (len > 0 && out[len - 1] == '\n') len--;
     ep->s->bytes_out += len;
     nn_endpoint_reply(ep, ctl, out, len);
 }
