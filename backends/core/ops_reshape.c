@@ -192,7 +192,7 @@ int shp_dropout_infer(struct ir_graph *g, struct ir_node *n, char *err, size_t e
         if (*(const uint8_t *)training->data) {
             float ratio = 0.5f;
             if (!shp_input_empty(g, n, 1)) {
-                rc = ir_node_input_floats(g, n, 1, &ratio, 1, err, errlen);
+                rc = shp_input_floats(g, n, 1, &ratio, 1, err, errlen);
                 if (rc < 0) return rc;
             }
             if (ratio != 0.0f)

@@ -41,6 +41,7 @@ struct resize_params {
     double length[IR_MAX_DIMS];
     double roi_start[IR_MAX_DIMS];
     double roi_end[IR_MAX_DIMS];
+    bool roi_input; /* roi known only at run time: eval reads input 1 */
 };
 
 struct name_code {
@@ -169,7 +170,7 @@ int shp_resize_infer(struct ir_graph *g, struct ir_node *n, char *err, size_t er
                                  "mode 'cubic' is not supported at opset %d", n->opset);
         p->coord = RS_ASYMMETRIC;
         p->nearest = RS_FLOOR;
-        nscales = ir_node_input_floats(g, n, 1, scales, IR_MAX_DIMS, err, errlen);
+        nscales = shp_input_floats(g, n, 1, scales, IR_MAX_DIMS, err, errlen);
         if (nscales < 0) return nscales;
         return resize_finish(g, n, p, scales, nscales, NULL, 0, err, errlen);
     }
@@ -188,28 +189,38 @@ int shp_resize_infer(struct ir_graph *g, struct ir_node *n, char *err, size_t er
     p->exclude_outside = ir_node_attr_int(n, "exclude_outside", 0) != 0;
     p->extrapolation = ir_node_attr_float(n, "extrapolation_value", 0.0f);
 
-    /* roi matters only to tf_crop_and_resize; elsewhere it may even be a
-     * runtime input, since nothing reads it. */
+    /* roi matters only to tf_crop_and_resize. It sets the output shape only
+     * together with scales; with sizes it may come at run time, and eval
+     * reads it from the input. */
+    bool has_scales = !shp_input_empty(g, n, 2), has_sizes = !shp_input_empty(g, n, 3);
+    const struct ir_value *roi = ir_node_input(g, n, 1);
     if (p->coord == RS_TF_CROP_AND_RESIZE && !shp_input_empty(g, n, 1)) {
-        float roi[2 * IR_MAX_DIMS];
-        int nroi = ir_node_input_floats(g, n, 1, roi, 2 * IR_MAX_DIMS, err, errlen);
-        if (nroi < 0) return nroi;
-        if (nroi != 2 * rank)
+        if (roi->dtype != IR_DT_F32)
+            return ir_node_error(g, n, INFERD_E_UNSUPPORTED, err, errlen,
+                                 "roi '%s' has dtype %s, not supported here (expected float32)",
+                                 roi->name, ir_dtype_name(roi->dtype));
+        if (ir_shape_numel(&roi->shape) != 2 * rank)
             return ir_node_error(g, n, INFERD_E_BAD_MODEL, err, errlen,
-                                 "roi has %d values, expected %d (2 x rank %d)", nroi, 2 * rank,
-                                 rank);
-        for (int i = 0; i < rank; i++) {
-            p->roi_start[i] = roi[i];
-            p->roi_end[i] = roi[rank + i];
+                                 "roi has %lld values, expected %d (2 x rank %d)",
+                                 (long long)ir_shape_numel(&roi->shape), 2 * rank, rank);
+        if (has_scales || ((roi->flags & IR_VALUE_CONST) && roi->data)) {
+            float v[2 * IR_MAX_DIMS];
+            rc = shp_input_floats(g, n, 1, v, 2 * IR_MAX_DIMS, err, errlen);
+            if (rc < 0) return rc;
+            for (int i = 0; i < rank; i++) {
+                p->roi_start[i] = v[i];
+                p->roi_end[i] = v[rank + i];
+            }
+        } else {
+            p->roi_input = true;
         }
     }
-    bool has_scales = !shp_input_empty(g, n, 2), has_sizes = !shp_input_empty(g, n, 3);
     if (has_scales == has_sizes)
         return ir_node_error(g, n, INFERD_E_BAD_MODEL, err, errlen,
                              "exactly one of scales and sizes must be given, got %s",
                              has_scales ? "both" : "neither");
     if (has_scales) {
-        nscales = ir_node_input_floats(g, n, 2, scales, IR_MAX_DIMS, err, errlen);
+        nscales = shp_input_floats(g, n, 2, scales, IR_MAX_DIMS, err, errlen);
         if (nscales < 0) return nscales;
         return resize_finish(g, n, p, scales, nscales, NULL, 0, err, errlen);
     }
@@ -236,7 +247,7 @@ int shp_upsample_infer(struct ir_graph *g, struct ir_node *n, char *err, size_t 
     float scales[IR_MAX_DIMS];
     int nscales;
     if (input) {
-        nscales = ir_node_input_floats(g, n, 1, scales, IR_MAX_DIMS, err, errlen);
+        nscales = shp_input_floats(g, n, 1, scales, IR_MAX_DIMS, err, errlen);
         if (nscales < 0) return nscales;
     } else {
         const float *a;
@@ -366,6 +377,19 @@ int shp_resize_eval(const void *params, const struct ir_tensor *in, int nin, str
     const struct resize_params *p = params;
     const struct ir_tensor *x = &in[0];
     int nd = p->ndim;
+    struct resize_params with_roi;
+    if (p->roi_input) {
+        const struct ir_tensor *r = nin > 1 ? &in[1] : NULL;
+        if (!r || r->dtype != IR_DT_F32 || !r->data || ir_tensor_numel(r) != 2 * nd)
+            return INFERD_E_BAD_INPUT;
+        with_roi = *p;
+        const float *v = r->data;
+        for (int i = 0; i < nd; i++) {
+            with_roi.roi_start[i] = v[i];
+            with_roi.roi_end[i] = v[nd + i];
+        }
+        p = &with_roi;
+    }
     if (x->ndim != nd || out[0].ndim != nd) return INFERD_E_INTERNAL;
     int64_t total = ir_tensor_numel(&out[0]);
     if (total == 0) return 0;

@@ -71,6 +71,11 @@ size_t shp_tensor_bytes(const struct ir_tensor *t);
  * empty tensor for an optional input they leave out (Resize's roi and scales). */
 bool shp_input_empty(struct ir_graph *g, const struct ir_node *n, int k);
 
+/* ir_node_input_floats, but a non-constant input is refused in words that
+ * say it is not supported (Resize's scales set the output shape). */
+int shp_input_floats(struct ir_graph *g, const struct ir_node *n, int k, float *out, int max,
+                     char *err, size_t errlen);
+
 /* Reads the axes of Squeeze/Unsqueeze/Slice-style ops: from attribute `name`
  * when the opset is before `input_since`, else from constant input k (absent
  * = none). Returns the count (0 = not given) or a negative code. */

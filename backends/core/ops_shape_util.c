@@ -101,6 +101,18 @@ bool shp_input_empty(struct ir_graph *g, const struct ir_node *n, int k)
     return !v || (v->shape_known && ir_shape_numel(&v->shape) == 0);
 }
 
+int shp_input_floats(struct ir_graph *g, const struct ir_node *n, int k, float *out, int max,
+                     char *err, size_t errlen)
+{
+    const struct ir_value *v = ir_node_input(g, n, k);
+    if (v && (!(v->flags & IR_VALUE_CONST) || !v->data))
+        return ir_node_error(g, n, INFERD_E_UNSUPPORTED, err, errlen,
+                             "input %d '%s' must be constant at load (values computed at run "
+                             "time are not supported here)",
+                             k, v->name);
+    return ir_node_input_floats(g, n, k, out, max, err, errlen);
+}
+
 int shp_axes_read(struct ir_graph *g, const struct ir_node *n, const char *name, int input_since,
                   int k, int64_t *axes, int max, char *err, size_t errlen)
 {

@@ -376,6 +376,37 @@ static void test_resize_tf_crop(void **state)
     check_f32(oh_out(g, n, 0), 4, DIMS(1, 1, 3, 3), F32(7.6f, 10, 10, 12.4f, 10, 10, 10, 10, 10),
               1e-4f);
     ir_graph_free(g);
+
+    /* With sizes the roi does not shape the output, so it may come at run
+     * time: eval reads it from its input. */
+    g = oh_graph(13);
+    int x = iota_f32(g, "x", 4, DIMS(1, 1, 4, 4), 1);
+    int r = oh_input(g, "roi", IR_DT_F32, 1, DIMS(8));
+    int z = oh_const_i64(g, "sizes", 1, DIMS(4), I64(1, 1, 3, 3));
+    n = oh_node(g, "Resize", 4, IN(x, r, -1, z), 1);
+    ir_node_attr_set_string(g, n, "mode", "linear");
+    ir_node_attr_set_string(g, n, "coordinate_transformation_mode", "tf_crop_and_resize");
+    ir_node_attr_set_float(g, n, "extrapolation_value", 10);
+    assert_int_equal(infer(g), 0);
+    check_shape(oh_out(g, n, 0), 4, DIMS(1, 1, 3, 3));
+    assert_false(oh_out(g, n, 0)->flags & IR_VALUE_CONST);
+    struct ir_tensor in[4], out;
+    memset(in, 0, sizeof(in));
+    ir_value_tensor(g, x, &in[0]);
+    float roi[8] = { 0, 0, 0.4f, 0.6f, 1, 1, 1.2f, 1.7f };
+    in[1] = (struct ir_tensor){
+        .dtype = IR_DT_F32, .ndim = 1, .dims = { 8 }, .data = roi, .nbytes = sizeof(roi)
+    };
+    ir_value_tensor(g, z, &in[3]);
+    float y[9];
+    out = (struct ir_tensor){
+        .dtype = IR_DT_F32, .ndim = 4, .dims = { 1, 1, 3, 3 }, .data = y, .nbytes = sizeof(y)
+    };
+    const struct ir_node *node = &g->nodes[n];
+    assert_int_equal(node->op->eval(node->params, in, 4, &out, 1), 0);
+    static const float want[9] = { 7.6f, 10, 10, 12.4f, 10, 10, 10, 10, 10 };
+    for (int i = 0; i < 9; i++) assert_true(fabsf(y[i] - want[i]) < 1e-4f);
+    ir_graph_free(g);
 }
 
 static void test_resize_errors(void **state)
