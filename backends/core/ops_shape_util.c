@@ -105,11 +105,13 @@ int shp_input_floats(struct ir_graph *g, const struct ir_node *n, int k, float *
                      char *err, size_t errlen)
 {
     const struct ir_value *v = ir_node_input(g, n, k);
-    if (v && (!(v->flags & IR_VALUE_CONST) || !v->data))
+    if (v && (!(v->flags & IR_VALUE_CONST) || !v->data)) {
+        if (v->flags & IR_VALUE_INPUT) g->const_wanted = n->in[k];
         return ir_node_error(g, n, INFERD_E_UNSUPPORTED, err, errlen,
                              "input %d '%s' must be constant at load (values computed at run "
                              "time are not supported here)",
                              k, v->name);
+    }
     return ir_node_input_floats(g, n, k, out, max, err, errlen);
 }
 
