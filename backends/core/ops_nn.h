@@ -52,7 +52,8 @@ enum ir_pool_kind {
  * output (int64) holds, for the first maximum, (n*C + c) * prod(D) plus its
  * spatial offset (row-major, or column-major with storage_order 1); -1 for
  * a window that holds no input element. Global pools are stored as a window
- * over the whole spatial extent. */
+ * over the whole spatial extent. X and Y are float32, or for MaxPool from
+ * opset 12 also int8 or uint8 (Y has X's dtype). */
 struct ir_pool_params {
     int kind; /* enum ir_pool_kind */
     int nspatial;
