@@ -9,6 +9,7 @@
 #define INFERD_CPU_H
 
 #include "inferd_backend.h"
+#include "cpu_isa.h"
 #include "ops.h"
 
 #include <stdint.h>
@@ -66,6 +67,7 @@ struct cpu_step {
 
 struct cpu_backend {
     int threads;
+    int isa; /* enum cpu_isa: the kernel variants compile() chooses */
 };
 
 struct cpu_instance {

@@ -37,12 +37,26 @@ static int cpu_open(const struct inferd_kv *opts, struct inferd_backend **out, c
     struct cpu_backend *be = calloc(1, sizeof(*be));
     if (!be) return -ENOMEM;
     be->threads = 1;
+    be->isa = cpu_isa_default();
     for (const struct inferd_kv *kv = opts; kv && kv->key; kv++) {
-        int rc;
+        int rc = 0;
         if (strcmp(kv->key, "threads") == 0) {
             rc = option_int(kv->key, kv->value, 1, CPU_MAX_THREADS, &be->threads, err, errlen);
+        } else if (strcmp(kv->key, "isa") == 0) {
+            int isa = cpu_isa_parse(kv->value);
+            if (isa < 0) {
+                snprintf(err, errlen, "cpu: option isa=%s: expected generic, avx2 or avx512",
+                         kv->value);
+                rc = INFERD_E_BAD_CONFIG;
+            } else if (isa > cpu_isa_detect()) {
+                snprintf(err, errlen, "cpu: option isa=%s: this CPU supports up to %s", kv->value,
+                         cpu_isa_name(cpu_isa_detect()));
+                rc = INFERD_E_BAD_CONFIG;
+            } else {
+                be->isa = isa;
+            }
         } else {
-            snprintf(err, errlen, "cpu: unknown option '%s' (known: threads)", kv->key);
+            snprintf(err, errlen, "cpu: unknown option '%s' (known: threads, isa)", kv->key);
             rc = INFERD_E_BAD_CONFIG;
         }
         if (rc < 0) {
