@@ -10,6 +10,7 @@
 
 #include "inferd_backend.h"
 #include "cpu_isa.h"
+#include "cpu_pool.h"
 #include "ops.h"
 
 #include <stdint.h>
@@ -43,6 +44,7 @@ struct cpu_exec {
     void *const *ptr;
     struct ir_tensor *tin, *tout;
     void *scratch;
+    struct cpu_pool *pool; /* the instance's threads (cpu_pool.h) */
 };
 
 typedef int (*cpu_kernel_fn)(const struct cpu_model *m, const struct cpu_step *s,
@@ -73,6 +75,7 @@ struct cpu_backend {
 struct cpu_instance {
     void *arena;
     void *scratch;
+    struct cpu_pool *pool;
     void **ptr;
     struct ir_tensor *tin, *tout;
 };
