@@ -1,21 +1,29 @@
-/* 2-D convolution for the CPU backend: 1x1 as a plain GEMM over the input,
- * depthwise as a direct loop, everything else as im2col + OpenBLAS sgemm;
- * bias and the fused activation applied per output channel while its rows are
- * still in cache. Other ranks and non-constant weights stay on the reference
- * kernel. */
+/* 2-D convolution for the CPU backend on the packed GEMM (cpu_sgemm.h):
+ * Y[m][oy*ow+ox] = W[m][(c,ki,kj)] . X_col[(c,ki,kj)][oy*ow+ox] per group.
+ * The weights are packed once at compile time; the im2col matrix is never
+ * built: its blocks are packed straight from the input into the micro-kernel
+ * layout (for a 1x1 stride-1 convolution that is a plain copy of the input
+ * rows). Bias and the fused activation are applied on each finished register
+ * tile.
+ *
+ * When the output plane is small (7x7 = 49 columns leave a quarter of a
+ * 16-lane kernel idle) the product runs transposed, Y^T = X_col^T W^T, with
+ * the output channels in the vector lanes; the result is transposed back.
+ * Depthwise convolutions keep their direct loop; other ranks and
+ * non-constant weights stay on the reference kernel. */
 #include "cpu.h"
+#include "cpu_sgemm.h"
 
 #include "ops_nn.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum conv_mode {
-    CONV_POINTWISE, /* 1x1, stride 1, no padding: Y = W * X per group */
+    CONV_GEMM,      /* Y = W X_col: weights in A panels, input in B panels */
+    CONV_GEMM_T,    /* Y^T = X_col^T W^T: input in A panels, weights in B panels */
     CONV_DEPTHWISE, /* one input channel per group */
-    CONV_IM2COL,
 };
 
 struct conv_kernel {
@@ -25,7 +33,22 @@ struct conv_kernel {
     int64_t kh, kw, sh, sw, dh, dw, pt, pl;
     int64_t group, cg, mg; /* channels per group in and out */
     int64_t k;             /* GEMM depth: cg * kh * kw */
+    bool plain;            /* 1x1, stride 1, no padding: X_col is X */
+    const struct cpu_ukernel *uk;
+    float *wp; /* packed weights, wp_group floats per group */
+    size_t wp_group;
+    int threads;     /* threads the product is worth */
+    size_t b_stride; /* CONV_GEMM: scratch floats per thread for B blocks */
+    size_t c_off;    /* CONV_GEMM_T: where Y^T goes in the scratch */
 };
+
+static void conv_kernel_free(void *p)
+{
+    struct conv_kernel *k = p;
+    if (!k) return;
+    ir_free(k->wp);
+    free(k);
+}
 
 static void conv_epilogue(const struct ir_act *act, const float *bias, float *y, int64_t m,
                           int64_t plane)
@@ -37,35 +60,6 @@ static void conv_epilogue(const struct ir_act *act, const float *bias, float *y,
             for (int64_t i = 0; i < plane; i++) row[i] += b;
         }
         if (act->kind != IR_ACT_NONE) ir_act_apply(act, row, (size_t)plane);
-    }
-}
-
-/* Lays out the receptive fields of channels [c0, c0 + cg) as a
- * [cg*kh*kw, oh*ow] matrix; taps in the padding are 0. */
-static void im2col(const struct conv_kernel *k, const float *x, float *col)
-{
-    const int64_t plane = k->oh * k->ow;
-    for (int64_t c = 0; c < k->cg; c++) {
-        const float *xc = x + c * k->h * k->w;
-        for (int64_t ki = 0; ki < k->kh; ki++) {
-            for (int64_t kj = 0; kj < k->kw; kj++) {
-                float *row = col + ((c * k->kh + ki) * k->kw + kj) * plane;
-                for (int64_t oy = 0; oy < k->oh; oy++) {
-                    int64_t iy = oy * k->sh - k->pt + ki * k->dh;
-                    float *dst = row + oy * k->ow;
-                    if (iy < 0 || iy >= k->h) {
-                        memset(dst, 0, sizeof(float) * (size_t)k->ow);
-                        continue;
-                    }
-                    const float *src = xc + iy * k->w;
-                    int64_t ix0 = -k->pl + kj * k->dw;
-                    for (int64_t ox = 0; ox < k->ow; ox++) {
-                        int64_t ix = ix0 + ox * k->sw;
-                        dst[ox] = (ix >= 0 && ix < k->w) ? src[ix] : 0.0f;
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -96,36 +90,131 @@ static void conv_depthwise(const struct conv_kernel *k, const float *x, const fl
     }
 }
 
+/* The im2col source of one group's input. */
+static void conv_source(const struct conv_kernel *k, const float *xg, struct cpu_pack_conv *cv,
+                        struct cpu_pack_mat *mat, cpu_pack_fn *fn, const void **src)
+{
+    if (k->plain) {
+        *mat = (struct cpu_pack_mat){ xg, k->h * k->w, 1.0f };
+        *fn = k->uk->pack_kn;
+        *src = mat;
+        return;
+    }
+    *cv = (struct cpu_pack_conv){ xg,    k->h,  k->w,  k->oh, k->ow, k->kh, k->kw,
+                                  k->sh, k->sw, k->dh, k->dw, k->pt, k->pl };
+    *fn = k->uk->pack_conv;
+    *src = cv;
+}
+
+static void transpose_out(const float *t, int64_t rows, int64_t cols, float *y)
+{
+    /* t is [rows][cols]; y is [cols][rows]. Blocks keep both sides in cache. */
+    for (int64_t i0 = 0; i0 < rows; i0 += 16)
+        for (int64_t j0 = 0; j0 < cols; j0 += 16)
+            for (int64_t j = j0; j < j0 + 16 && j < cols; j++)
+                for (int64_t i = i0; i < i0 + 16 && i < rows; i++)
+                    y[j * rows + i] = t[i * cols + j];
+}
+
 static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
 {
     const struct conv_kernel *k = s->kdata;
     const float *in = x->ptr[s->in[0]];
-    const float *w = x->ptr[s->in[1]];
     const float *bias = s->nin > 2 && s->in[2] >= 0 ? x->ptr[s->in[2]] : NULL;
     float *out = x->ptr[s->out[0]];
+    float *scratch = x->scratch;
     const int64_t plane = k->oh * k->ow, in_plane = k->h * k->w;
     (void)m;
     for (int64_t b = 0; b < k->n; b++) {
         const float *xb = in + b * k->c * in_plane;
         float *yb = out + b * k->m * plane;
         if (k->mode == CONV_DEPTHWISE) {
-            conv_depthwise(k, xb, w, NULL, yb);
+            conv_depthwise(k, xb, x->ptr[s->in[1]], NULL, yb);
             conv_epilogue(&s->act, bias, yb, k->m, plane);
             continue;
         }
         for (int64_t g = 0; g < k->group; g++) {
-            const float *xg = xb + g * k->cg * in_plane;
-            const float *wg = w + g * k->mg * k->k;
+            struct cpu_pack_conv cv;
+            struct cpu_pack_mat mat;
+            cpu_pack_fn fn;
+            const void *src;
+            conv_source(k, xb + g * k->cg * in_plane, &cv, &mat, &fn, &src);
+            const float *wg = k->wp + (size_t)g * k->wp_group;
+            const float *bg = bias ? bias + g * k->mg : NULL;
             float *yg = yb + g * k->mg * plane;
-            const float *col = xg;
-            if (k->mode == CONV_IM2COL) {
-                im2col(k, xg, x->scratch);
-                col = x->scratch;
+            if (k->mode == CONV_GEMM) {
+                struct cpu_sgemm gm = { .uk = k->uk,
+                                        .m = k->mg,
+                                        .n = plane,
+                                        .k = k->k,
+                                        .a = wg,
+                                        .pack_b = fn,
+                                        .pack_src = src,
+                                        .c = yg,
+                                        .ldc = plane,
+                                        .bias_row = bg,
+                                        .act = s->act };
+                cpu_sgemm_run(&gm, x->pool, k->threads, scratch, k->b_stride);
+            } else {
+                fn(src, 0, k->k, 0, plane, k->uk->mr, scratch);
+                float *yt = scratch + k->c_off;
+                struct cpu_sgemm gm = { .uk = k->uk,
+                                        .m = plane,
+                                        .n = k->mg,
+                                        .k = k->k,
+                                        .a = scratch,
+                                        .b = wg,
+                                        .c = yt,
+                                        .ldc = k->mg,
+                                        .bias_col = bg,
+                                        .act = s->act };
+                cpu_sgemm_run(&gm, x->pool, k->threads, NULL, 0);
+                transpose_out(yt, plane, k->mg, yg);
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)k->mg, (int)plane,
-                        (int)k->k, 1.0f, wg, (int)k->k, col, (int)plane, 0.0f, yg, (int)plane);
         }
-        conv_epilogue(&s->act, bias, yb, k->m, plane);
+    }
+    return 0;
+}
+
+/* Share of a dimension's work that is useful when it is cut in units of u. */
+static double fill(int64_t n, int64_t u)
+{
+    return (double)n / (double)(((n + u - 1) / u) * u);
+}
+
+static void conv_plan(struct cpu_model *m, struct conv_kernel *k)
+{
+    const struct cpu_ukernel *uk = k->uk;
+    const int64_t plane = k->oh * k->ow;
+    const int lanes = uk->nr >= 16 && uk->nr % 16 == 0 ? 16 : 8;
+    double direct = fill(k->mg, uk->mr) * fill(plane, lanes);
+    double transposed = fill(plane, uk->mr) * fill(k->mg, lanes);
+    /* the transposition back costs a few percent on small planes */
+    k->mode = transposed > 1.06 * direct ? CONV_GEMM_T : CONV_GEMM;
+    int threads = m->be->threads;
+    size_t need;
+    if (k->mode == CONV_GEMM) {
+        k->threads = cpu_sgemm_threads(k->mg, plane, k->k, threads);
+        k->b_stride = cpu_sgemm_scratch(uk, k->mg, plane, k->k, false);
+        need = k->b_stride * (size_t)k->threads;
+    } else {
+        k->threads = cpu_sgemm_threads(plane, k->mg, k->k, threads);
+        k->c_off = (cpu_pack_size(k->k, plane, uk->mr) + 15) / 16 * 16;
+        need = k->c_off + (size_t)(plane * k->mg);
+    }
+    need *= sizeof(float);
+    if (need > m->scratch_size) m->scratch_size = need;
+}
+
+static int conv_pack_weights(struct conv_kernel *k, const float *w)
+{
+    const int width = k->mode == CONV_GEMM ? k->uk->mr : k->uk->nr;
+    k->wp_group = cpu_pack_size(k->k, k->mg, width);
+    k->wp = ir_alloc(sizeof(float) * k->wp_group * (size_t)k->group);
+    if (!k->wp) return -ENOMEM;
+    for (int64_t g = 0; g < k->group; g++) {
+        struct cpu_pack_mat mat = { w + g * k->mg * k->k, k->k, 1.0f };
+        cpu_pack_nk(&mat, 0, k->k, 0, k->mg, width, k->wp + (size_t)g * k->wp_group);
     }
     return 0;
 }
@@ -134,15 +223,14 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
                      const struct ir_node *n, char *err, size_t errlen)
 {
     const struct ir_conv_params *p = n->params;
+    (void)err, (void)errlen;
     if (!p || p->transpose || p->nspatial != 2) return 0;
     const struct ir_value *xv = &g->values[n->in[0]];
     const struct ir_value *wv = &g->values[n->in[1]];
     const struct ir_value *yv = &g->values[n->out[0]];
     if (xv->dtype != IR_DT_F32 || !(wv->flags & IR_VALUE_CONST)) return 0;
     if (n->nin > 2 && n->in[2] >= 0 && !(g->values[n->in[2]].flags & IR_VALUE_CONST)) return 0;
-    /* Int sizes for BLAS. */
-    for (int d = 0; d < 4; d++)
-        if (xv->shape.dims[d] > INT32_MAX / 4 || yv->shape.dims[d] > INT32_MAX / 4) return 0;
+    if (ir_shape_numel(&xv->shape) <= 0 || ir_shape_numel(&yv->shape) <= 0) return 0;
 
     struct conv_kernel *k = calloc(1, sizeof(*k));
     if (!k) return -ENOMEM;
@@ -165,22 +253,22 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     k->cg = k->c / k->group;
     k->mg = k->m / k->group;
     k->k = k->cg * k->kh * k->kw;
+    k->uk = cpu_ukernel_get(m->be->isa);
+    k->plain = k->kh == 1 && k->kw == 1 && k->sh == 1 && k->sw == 1 && k->pt == 0 && k->pl == 0 &&
+               p->pads[2] == 0 && p->pads[3] == 0;
+    s->kdata = k;
+    s->kdata_free = conv_kernel_free;
+    s->run = conv_run;
     if (k->cg == 1 && k->group > 1) {
         k->mode = CONV_DEPTHWISE;
-    } else if (k->kh == 1 && k->kw == 1 && k->sh == 1 && k->sw == 1 && k->pt == 0 && k->pl == 0 &&
-               p->pads[2] == 0 && p->pads[3] == 0) {
-        k->mode = CONV_POINTWISE;
-    } else {
-        k->mode = CONV_IM2COL;
-        size_t need = (size_t)(k->k * k->oh * k->ow) * sizeof(float);
-        if (need > m->scratch_size) m->scratch_size = need;
+        s->kernel = "conv_depthwise";
+        return 1;
     }
-    static const char *const names[] = { "conv1x1_sgemm", "conv_depthwise", "conv_im2col_sgemm" };
+    conv_plan(m, k);
+    int rc = conv_pack_weights(k, m->slots[n->in[1]].data);
+    if (rc < 0) return rc;
+    cpu_const_drop(m, g, n->in[1]);
+    static const char *const names[] = { "conv_gemm", "conv_gemm_t" };
     s->kernel = names[k->mode];
-    s->kdata = k;
-    s->kdata_free = free;
-    s->run = conv_run;
-    (void)err;
-    (void)errlen;
     return 1;
 }

@@ -1,0 +1,67 @@
+/* Packing of GEMM operands into micro-kernel panels (cpu_sgemm.h): the
+ * generic level of the run-time loops (cpu_pack_impl.h), and the compile-time
+ * packing of weights, which runs once and stays portable. */
+#include "cpu.h"
+#include "cpu_sgemm.h"
+
+#include <string.h>
+
+static inline void run_copy(float *d, const float *s, int64_t len)
+{
+    if (len > 0) memcpy(d, s, sizeof(float) * (size_t)len);
+}
+
+static inline void run_zero(float *d, int64_t len)
+{
+    if (len > 0) memset(d, 0, sizeof(float) * (size_t)len);
+}
+
+#define PACK_FN(name) name
+#include "cpu_pack_impl.h"
+
+void cpu_pack_nk(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w, float *dst)
+{
+    const struct cpu_pack_mat *mat = src;
+    const int64_t ntp = (nj + w - 1) / w;
+    for (int64_t t = 0; t < ntp; t++) {
+        float *d = dst + t * kc * w;
+        for (int jj = 0; jj < w; jj++) {
+            const int64_t j = t * w + jj;
+            if (j >= nj) {
+                for (int64_t kk = 0; kk < kc; kk++) d[kk * w + jj] = 0.0f;
+                continue;
+            }
+            const float *row = mat->p + (j0 + j) * mat->ld + k0;
+            for (int64_t kk = 0; kk < kc; kk++) d[kk * w + jj] = mat->scale * row[kk];
+        }
+    }
+}
+
+size_t cpu_pack_size(int64_t k, int64_t n, int w)
+{
+    return (size_t)k * (size_t)((n + w - 1) / w) * (size_t)w;
+}
+
+float *cpu_pack_weights(const float *w, int64_t rows, int64_t k, int64_t ld, int width)
+{
+    float *p = ir_alloc(sizeof(float) * cpu_pack_size(k, rows, width));
+    if (!p) return NULL;
+    struct cpu_pack_mat mat = { w, ld, 1.0f };
+    cpu_pack_nk(&mat, 0, k, 0, rows, width, p);
+    return p;
+}
+
+void cpu_const_drop(struct cpu_model *m, const struct ir_graph *g, int v)
+{
+    if (v < 0 || v >= m->nslots || m->slots[v].kind != CPU_SLOT_CONST) return;
+    if (g->values[v].flags & IR_VALUE_OUTPUT) return;
+    int readers = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const struct ir_node *n = &g->nodes[i];
+        if (n->dead) continue;
+        for (int k = 0; k < n->nin; k++) readers += n->in[k] == v;
+    }
+    if (readers != 1) return;
+    ir_free(m->slots[v].data);
+    m->slots[v].data = NULL;
+}

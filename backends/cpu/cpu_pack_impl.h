@@ -1,0 +1,89 @@
+/* The run-time packing loops (see cpu_sgemm.h), written once and compiled per
+ * ISA level: the file including this defines PACK_FN(name) (the suffixed
+ * function name) and two inline helpers over at most `len` <= 64 floats,
+ *   static inline void run_copy(float *d, const float *s, int64_t len);
+ *   static inline void run_zero(float *d, int64_t len);
+ * which is all that differs between the levels. */
+
+static inline int64_t pack_min(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static inline int64_t pack_clamp(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Zero columns [nj % w, w) of the last panel, row kk. */
+static inline void pack_tail(float *dst, int64_t kk, int64_t kc, int64_t nj, int w)
+{
+    int64_t rem = nj % w;
+    if (rem) run_zero(dst + (nj / w) * kc * w + kk * w + rem, w - rem);
+}
+
+void PACK_FN(cpu_pack_kn)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
+                          float *dst)
+{
+    const struct cpu_pack_mat *mat = src;
+    const int64_t ntp = (nj + w - 1) / w;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const float *row = mat->p + (k0 + kk) * mat->ld + j0;
+        for (int64_t t = 0; t < ntp; t++) {
+            int64_t len = pack_min(w, nj - t * w);
+            float *d = dst + t * kc * w + kk * w;
+            if (mat->scale == 1.0f) {
+                run_copy(d, row + t * w, len);
+            } else {
+                for (int64_t q = 0; q < len; q++) d[q] = mat->scale * row[t * w + q];
+            }
+        }
+        pack_tail(dst, kk, kc, nj, w);
+    }
+}
+
+void PACK_FN(cpu_pack_conv)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
+                            float *dst)
+{
+    const struct cpu_pack_conv *cv = src;
+    const int64_t taps = cv->kh * cv->kw, plane = cv->h * cv->w;
+    const int64_t end = j0 + nj;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const int64_t k = k0 + kk, c = k / taps, r = k % taps;
+        const int64_t yoff = (r / cv->kw) * cv->dh - cv->pt, xoff = (r % cv->kw) * cv->dw - cv->pl;
+        const float *xc = cv->x + c * plane;
+        int64_t j = j0, col = 0, oy = j0 / cv->ow, ox = j0 % cv->ow;
+        while (j < end) {
+            const int64_t t = col / w, jj = col % w;
+            const int64_t len = pack_min(pack_min(cv->ow - ox, end - j), w - jj);
+            float *d = dst + t * kc * w + kk * w + jj;
+            const int64_t iy = oy * cv->sh + yoff;
+            if (iy < 0 || iy >= cv->h) {
+                run_zero(d, len);
+            } else {
+                const float *xr = xc + iy * cv->w;
+                const int64_t ix = ox * cv->sw + xoff;
+                if (cv->sw == 1) {
+                    /* columns [a, b) of the run read inside the row */
+                    const int64_t a = pack_clamp(-ix, 0, len), b = pack_clamp(cv->w - ix, a, len);
+                    if (a) run_zero(d, a);
+                    run_copy(d + a, xr + ix + a, b - a);
+                    if (b < len) run_zero(d + b, len - b);
+                } else {
+                    for (int64_t q = 0; q < len; q++) {
+                        const int64_t xx = ix + q * cv->sw;
+                        d[q] = xx >= 0 && xx < cv->w ? xr[xx] : 0.0f;
+                    }
+                }
+            }
+            j += len;
+            col += len;
+            ox += len;
+            if (ox == cv->ow) {
+                ox = 0;
+                oy++;
+            }
+        }
+        pack_tail(dst, kk, kc, nj, w);
+    }
+}

@@ -1,0 +1,229 @@
+/* The blocked GEMM driver (cpu_sgemm.h), the portable micro-kernels, and the
+ * choice of kernel set per ISA level.
+ *
+ * Loop order, outermost first: a thread's columns in blocks of nc; k in
+ * blocks of kc (B's kc x nc block packed here, then hot in L2); A's panels
+ * of mr rows (each kc x mr, in L1 while it sweeps the block); B's panels of
+ * nr columns: one micro-kernel call per register tile. Threads split the
+ * columns, or the rows when there are too few column panels to share evenly,
+ * and each packs its own B blocks: no locks, no shared writes. */
+#include "cpu_sgemm.h"
+
+#include "cpu_isa.h"
+
+#include <string.h>
+
+/* --- portable kernels -------------------------------------------------- */
+
+#define GMR 4
+#define GNR 8
+
+void cpu_tile_act_rows(const struct cpu_tile *t)
+{
+    if (!(t->flags & CPU_TILE_LAST) || t->act->kind == IR_ACT_NONE) return;
+    for (int i = 0; i < t->mr; i++) ir_act_apply(t->act, t->c + i * t->ldc, (size_t)t->nr);
+}
+
+static void tile_generic(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
+{
+    float acc[GMR][GNR];
+    memset(acc, 0, sizeof(acc));
+    for (int64_t k = 0; k < kc; k++, a += GMR, b += GNR)
+        for (int i = 0; i < GMR; i++)
+            for (int j = 0; j < GNR; j++) acc[i][j] += a[i] * b[j];
+    const bool last = t->flags & CPU_TILE_LAST;
+    for (int i = 0; i < t->mr; i++) {
+        float *c = t->c + i * t->ldc;
+        for (int j = 0; j < t->nr; j++) {
+            float x = acc[i][j];
+            if (t->flags & CPU_TILE_ACC) x += c[j];
+            if (last && t->bias_row) x += t->bias_row[i];
+            if (last && t->bias_col) x += t->bias_col[j];
+            c[j] = x;
+        }
+    }
+    cpu_tile_act_rows(t);
+}
+
+static void gemv_generic(int64_t k, int64_t n, const float *x, const float *b, float *y,
+                         const float *bias, const struct ir_act *act)
+{
+    for (int64_t j0 = 0; j0 < n; j0 += GNR, b += k * GNR) {
+        float s[GNR] = { 0 };
+        for (int64_t kk = 0; kk < k; kk++)
+            for (int j = 0; j < GNR; j++) s[j] += x[kk] * b[kk * GNR + j];
+        for (int j = 0; j < GNR && j0 + j < n; j++) y[j0 + j] = s[j] + (bias ? bias[j0 + j] : 0.0f);
+    }
+    ir_act_apply(act, y, (size_t)n);
+}
+
+const struct cpu_ukernel cpu_ukernel_generic = {
+    .name = "generic",
+    .mr = GMR,
+    .nr = GNR,
+    .kc_max = 512,
+    .l2_block = 256 * 1024,
+    .tile = tile_generic,
+    .gemv = gemv_generic,
+    .pack_kn = cpu_pack_kn,
+    .pack_conv = cpu_pack_conv,
+};
+
+const struct cpu_ukernel *cpu_ukernel_get(int isa)
+{
+#if defined(__x86_64__)
+    if (isa >= CPU_ISA_AVX512) return &cpu_ukernel_avx512;
+    if (isa >= CPU_ISA_AVX2) return &cpu_ukernel_avx2;
+#else
+    (void)isa;
+#endif
+    return &cpu_ukernel_generic;
+}
+
+/* --- blocking and threads ----------------------------------------------- */
+
+static int64_t imin(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+/* kc: k split evenly into blocks of at most kc_max; nc: whole panels of B
+ * filling the L2 budget at that depth. */
+static void blocking(const struct cpu_ukernel *uk, int64_t n, int64_t k, int64_t *kc, int64_t *nc)
+{
+    *kc = ceil_div(k, ceil_div(k, uk->kc_max));
+    int64_t cols = (int64_t)(uk->l2_block / (sizeof(float) * (size_t)*kc)) / uk->nr * uk->nr;
+    if (cols < uk->nr) cols = uk->nr;
+    *nc = imin(cols, ceil_div(n, uk->nr) * uk->nr);
+}
+
+size_t cpu_sgemm_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
+                         bool b_packed)
+{
+    (void)m;
+    if (b_packed || n <= 0 || k <= 0) return 0;
+    int64_t kc, nc;
+    blocking(uk, n, k, &kc, &nc);
+    return (size_t)(kc * nc);
+}
+
+int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max)
+{
+    /* Waking a helper and joining it costs a few microseconds: a product
+     * under ~1 MFLOP per thread is done sooner alone. */
+    double flops = 2.0 * (double)m * (double)n * (double)k;
+    int t = (int)(flops / 2e6);
+    if (t < 1) t = 1;
+    return t < max ? t : max;
+}
+
+struct sgemm_job {
+    const struct cpu_sgemm *g;
+    float *scratch;
+    size_t stride;
+    int64_t kc, nc;
+    int tm, tn; /* the task grid: rows split tm ways, columns tn ways */
+};
+
+static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64_t p0, int64_t p1,
+                        int64_t q0, int64_t q1, float *buf)
+{
+    const struct cpu_ukernel *uk = g->uk;
+    const int mr = uk->mr, nr = uk->nr;
+    const int64_t n_end = imin(q1 * nr, g->n);
+    struct cpu_tile t = { .ldc = g->ldc, .act = &g->act };
+    for (int64_t j0 = q0 * nr; j0 < n_end; j0 += nc) {
+        const int64_t nj = imin(nc, n_end - j0);
+        for (int64_t k0 = 0; k0 < g->k; k0 += kc) {
+            const int64_t kb = imin(kc, g->k - k0);
+            const float *bb;
+            int64_t bstride; /* floats between B panels */
+            if (g->b) {
+                bb = g->b + (j0 / nr) * g->k * nr + k0 * nr;
+                bstride = g->k * nr;
+            } else {
+                g->pack_b(g->pack_src, k0, kb, j0, nj, nr, buf);
+                bb = buf;
+                bstride = kb * nr;
+            }
+            t.flags = (k0 > 0 || g->accumulate ? CPU_TILE_ACC : 0) |
+                      (k0 + kb >= g->k ? CPU_TILE_LAST : 0);
+            for (int64_t p = p0; p < p1; p++) {
+                const int64_t i0 = p * mr;
+                const float *ap = g->a + p * g->k * mr + k0 * mr;
+                t.mr = (int)imin(mr, g->m - i0);
+                t.bias_row = g->bias_row ? g->bias_row + i0 : NULL;
+                for (int64_t jj = 0; jj < nj; jj += nr) {
+                    t.c = g->c + i0 * g->ldc + j0 + jj;
+                    t.nr = (int)imin(nr, nj - jj);
+                    t.bias_col = g->bias_col ? g->bias_col + j0 + jj : NULL;
+                    uk->tile(kb, ap, bb + (jj / nr) * bstride, &t);
+                }
+            }
+        }
+    }
+}
+
+static void sgemm_task(void *arg, int task, int ntasks)
+{
+    const struct sgemm_job *job = arg;
+    const struct cpu_sgemm *g = job->g;
+    const int64_t npm = ceil_div(g->m, g->uk->mr), npn = ceil_div(g->n, g->uk->nr);
+    const int im = task / job->tn, in = task % job->tn;
+    (void)ntasks;
+    sgemm_range(g, job->kc, job->nc, npm * im / job->tm, npm * (im + 1) / job->tm,
+                npn * in / job->tn, npn * (in + 1) / job->tn,
+                job->scratch + (size_t)task * job->stride);
+}
+
+/* Vector columns a thread computes, most loaded thread first: the columns
+ * split tn ways in whole panels (the edge panel counted in 16-lane
+ * vectors, what it really costs). */
+static int64_t column_load(int64_t n, int nr, int tn)
+{
+    const int64_t npn = ceil_div(n, nr);
+    int64_t worst = 0;
+    for (int i = 0; i < tn; i++) {
+        int64_t q0 = npn * i / tn, q1 = npn * (i + 1) / tn;
+        int64_t cols = imin(q1 * nr, n) - q0 * nr;
+        if (cols < 0) cols = 0;
+        int64_t vec = ceil_div(cols, 16);
+        if (vec > worst) worst = vec;
+    }
+    return worst;
+}
+
+void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads, float *scratch,
+                   size_t scratch_stride)
+{
+    if (g->m <= 0 || g->n <= 0) return;
+    struct sgemm_job job = {
+        .g = g, .scratch = scratch, .stride = scratch_stride, .tm = 1, .tn = 1
+    };
+    blocking(g->uk, g->n, g->k, &job.kc, &job.nc);
+    const int64_t npm = ceil_div(g->m, g->uk->mr);
+    if (nthreads > 1) {
+        /* Split the columns unless splitting the rows leaves the busiest
+         * thread less to do. */
+        int64_t by_cols = column_load(g->n, g->uk->nr, nthreads) * npm;
+        int64_t by_rows = ceil_div(npm, nthreads) * ceil_div(g->n, 16);
+        if (by_rows < by_cols)
+            job.tm = nthreads;
+        else
+            job.tn = nthreads;
+    }
+    cpu_pool_run(pool, sgemm_task, &job, job.tm * job.tn);
+}
+
+void cpu_sgemm_run1(const struct cpu_sgemm *g, float *scratch)
+{
+    if (g->m <= 0 || g->n <= 0) return;
+    int64_t kc, nc;
+    blocking(g->uk, g->n, g->k, &kc, &nc);
+    sgemm_range(g, kc, nc, 0, ceil_div(g->m, g->uk->mr), 0, ceil_div(g->n, g->uk->nr), scratch);
+}

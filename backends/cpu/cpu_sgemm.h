@@ -1,0 +1,167 @@
+/* Packed single-precision GEMM for the CPU backend: C = A B (+ bias, + act).
+ *
+ * A register tile of mr x nr outputs is computed by one ISA's micro-kernel
+ * from two packed operands:
+ *   - A in panels of mr rows: panel p holds rows [p*mr, p*mr + mr) k-major,
+ *     panel[k*mr + i] = A[p*mr + i][k]; the kernel broadcasts its elements;
+ *   - B in panels of nr columns: panel[k*nr + j] = B[k][q*nr + j]; the kernel
+ *     loads them as vectors.
+ * Panels past the edge of the matrix are zero-filled, so the kernel always
+ * runs full tiles and only masks what it stores.
+ *
+ * Weights are packed once at compile time into whichever operand the layer
+ * uses them as; run-time operands are packed into the instance scratch, B one
+ * kc x nc block at a time (so the block is hot in L2 while every A panel
+ * streams over it), A whole (it is the small operand when it is run-time).
+ * Everything here is ISA-independent but the micro-kernels, which
+ * cpu_sgemm_avx2.c and cpu_sgemm_avx512.c provide. */
+#ifndef INFERD_CPU_SGEMM_H
+#define INFERD_CPU_SGEMM_H
+
+#include "cpu_pool.h"
+#include "ir.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    CPU_TILE_ACC = 1,  /* add to C instead of overwriting it */
+    CPU_TILE_LAST = 2, /* the last k block: apply bias and activation */
+};
+
+/* One micro-kernel call's output: C[i][j] at c[i*ldc + j], i < mr, j < nr. */
+struct cpu_tile {
+    float *c;
+    int64_t ldc;
+    int mr, nr; /* valid rows and columns (<= the kernel's) */
+    int flags;
+    const float *bias_row; /* row i adds bias_row[i]; NULL for none */
+    const float *bias_col; /* column j adds bias_col[j]; NULL for none */
+    const struct ir_act *act;
+};
+
+/* tile += A panel (kc x mr) times B panel (kc x nr), over the kernel's full
+ * register tile. */
+typedef void (*cpu_tile_fn)(int64_t kc, const float *a, const float *b, const struct cpu_tile *t);
+
+/* y[j] = sum_k x[k] * B[k][j] (+ bias[j], act) for j < n, B given as packed
+ * panels of nr columns (k-major, panel stride k*nr): a batch-1 fully
+ * connected layer. */
+typedef void (*cpu_gemv_fn)(int64_t k, int64_t n, const float *x, const float *b, float *y,
+                            const float *bias, const struct ir_act *act);
+
+struct cpu_ukernel {
+    const char *name; /* "generic", "avx2", "avx512" */
+    int mr, nr;       /* register tile */
+    int kc_max;       /* deepest k block: an A panel of kc_max * mr floats stays in L1 */
+    size_t l2_block;  /* bytes of a packed B block (kc x nc) kept hot in L2 */
+    cpu_tile_fn tile;
+    cpu_gemv_fn gemv;
+    /* run-time packing at this level (cpu_pack_kn, cpu_pack_conv below) */
+    void (*pack_kn)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
+                    float *dst);
+    void (*pack_conv)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
+                      float *dst);
+};
+
+/* The micro-kernel set of an ISA level (enum cpu_isa). */
+const struct cpu_ukernel *cpu_ukernel_get(int isa);
+
+extern const struct cpu_ukernel cpu_ukernel_generic;
+extern const struct cpu_ukernel cpu_ukernel_avx2;
+extern const struct cpu_ukernel cpu_ukernel_avx512;
+
+/* Applies t->act to a stored finished tile, row by row: for the activations
+ * a kernel does not evaluate in registers (sigmoid, tanh, hard-swish...). */
+void cpu_tile_act_rows(const struct cpu_tile *t);
+
+/* --- packing (cpu_pack.c) -------------------------------------------------- */
+
+/* Writes the panels of width w covering columns [j0, j0 + nj) and depths
+ * [k0, k0 + kc) of a logical K x N matrix; panel t (columns j0 + t*w ...) goes
+ * to dst + t*kc*w, columns past j0 + nj are zero. */
+typedef void (*cpu_pack_fn)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
+                            float *dst);
+
+/* A plain matrix as the K x N operand, either stored [K][ld] (kn) or
+ * transposed, stored [N][ld] (nk: the panel's columns are source rows). */
+struct cpu_pack_mat {
+    const float *p;
+    int64_t ld;
+    float scale; /* multiplies every element (Gemm's alpha); 1 for none */
+};
+void cpu_pack_kn(const void *mat, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
+                 float *dst);
+void cpu_pack_nk(const void *mat, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
+                 float *dst);
+
+/* A convolution's im2col matrix, never built: row k = (c, ki, kj) of one
+ * group, column j = (oy, ox); taps in the padding read 0. */
+struct cpu_pack_conv {
+    const float *x; /* the group's first input channel */
+    int64_t h, w;   /* input plane */
+    int64_t oh, ow; /* output plane */
+    int64_t kh, kw, sh, sw, dh, dw, pt, pl;
+};
+void cpu_pack_conv(const void *conv, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
+                   float *dst);
+
+/* The same loops built for AVX2 and AVX-512 (cpu_pack_avx2.c, cpu_pack_avx512.c). */
+void cpu_pack_kn_avx2(const void *mat, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
+                      float *dst);
+void cpu_pack_conv_avx2(const void *conv, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
+                        float *dst);
+void cpu_pack_kn_avx512(const void *mat, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
+                        float *dst);
+void cpu_pack_conv_avx512(const void *conv, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
+                          float *dst);
+
+/* Frees constant value v's block once a kernel has packed it, unless another
+ * node reads it or it is a graph output: weights live once, packed. */
+struct cpu_model;
+void cpu_const_drop(struct cpu_model *m, const struct ir_graph *g, int v);
+
+/* Floats a whole K x N operand takes packed in panels of width w. */
+size_t cpu_pack_size(int64_t k, int64_t n, int w);
+
+/* --- the blocked product (cpu_sgemm.c) ------------------------------------- */
+
+/* C[m x n] (row stride ldc) = A B, or += with accumulate; bias and act on the
+ * finished tiles. A is always packed whole (panel stride k*mr). B is packed
+ * whole (b, panel stride k*nr) or, when b is NULL, packed a block at a time
+ * by pack_b from pack_src. */
+struct cpu_sgemm {
+    const struct cpu_ukernel *uk;
+    int64_t m, n, k;
+    const float *a;
+    const float *b;
+    cpu_pack_fn pack_b;
+    const void *pack_src;
+    float *c;
+    int64_t ldc;
+    bool accumulate;
+    const float *bias_row; /* m values or NULL */
+    const float *bias_col; /* n values or NULL */
+    struct ir_act act;
+};
+
+/* Floats of scratch one thread needs for run-time B blocks of this shape
+ * (0 when B is packed whole). */
+size_t cpu_sgemm_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
+                         bool b_packed);
+/* How many threads a product of this size is worth (1 .. max). */
+int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max);
+/* Runs the product on up to nthreads of the pool; thread t packs its B blocks
+ * at scratch + t * scratch_stride (floats). */
+void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads, float *scratch,
+                   size_t scratch_stride);
+/* The same product on the calling thread only. */
+void cpu_sgemm_run1(const struct cpu_sgemm *g, float *scratch);
+
+/* Packs a constant [rows][ld] matrix whose rows become the panel columns (a
+ * weight matrix, rows = output channels) into ir_alloc'd panels of width w
+ * over all k columns. NULL when out of memory. */
+float *cpu_pack_weights(const float *w, int64_t rows, int64_t k, int64_t ld, int width);
+
+#endif
