@@ -268,7 +268,10 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     int rc = conv_pack_weights(k, m->slots[n->in[1]].data);
     if (rc < 0) return rc;
     cpu_const_drop(m, g, n->in[1]);
-    static const char *const names[] = { "conv_gemm", "conv_gemm_t" };
-    s->kernel = names[k->mode];
+    static const char *const names[2][3] = {
+        { "conv_gemm_generic", "conv_gemm_avx2", "conv_gemm_avx512" },
+        { "conv_gemm_t_generic", "conv_gemm_t_avx2", "conv_gemm_t_avx512" },
+    };
+    s->kernel = names[k->mode][k->uk->isa];
     return 1;
 }

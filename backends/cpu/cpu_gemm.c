@@ -1,7 +1,18 @@
-/* Gemm and MatMul for the CPU backend through OpenBLAS. A single-row product
- * (a batch-1 fully connected layer) goes to sgemv, several times faster than
- * sgemm with one row in OpenBLAS 0.3.21. */
+/* Gemm and MatMul for the CPU backend on the packed GEMM (cpu_sgemm.h).
+ *
+ * A constant B (the weights of a fully connected layer) is packed once at
+ * compile time, with alpha folded in, into the kernel's B panels; a constant
+ * C that broadcasts along rows or columns becomes the tile bias, with beta
+ * folded in. The run-time operand A is packed whole into the scratch (it is
+ * the small one: the batch). A single-row product (a batch-1 fully connected
+ * layer) runs the matrix-vector kernel over the same panels: a product with
+ * one row would leave all but one row of the register tile idle.
+ *
+ * Products whose B is not constant pack both operands at run time; MatMul
+ * with a run-time B and a single row stays on OpenBLAS sgemv, which streams B
+ * as stored. */
 #include "cpu.h"
+#include "cpu_sgemm.h"
 
 #include "ops_nn.h"
 
@@ -10,63 +21,219 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const gemv_names[3] = { "gemv_generic", "gemv_avx2", "gemv_avx512" };
+static const char *const packed_names[3] = { "sgemm_generic", "sgemm_avx2", "sgemm_avx512" };
+
+struct gemm_kernel {
+    const struct cpu_ukernel *uk;
+    struct ir_gemm_params p;
+    float *bp;        /* packed alpha * B', or NULL when B is run-time */
+    float *bias;      /* beta * C as a row or column bias, or NULL */
+    bool bias_is_row; /* bias has m values (C is [M,1]) */
+    bool prefill;     /* beta * C written into Y before the product */
+    int threads;
+    size_t b_off;    /* scratch: packed A at 0, B blocks from b_off */
+    size_t b_stride; /* per thread */
+};
+
+static void gemm_kernel_free(void *p)
+{
+    struct gemm_kernel *k = p;
+    if (!k) return;
+    ir_free(k->bp);
+    free(k->bias);
+    free(k);
+}
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+/* --- batch-1 rows: the matrix-vector kernel over packed panels ----------- */
+
+struct gemv_job {
+    const struct cpu_ukernel *uk;
+    int64_t k, n;
+    const float *x, *b, *bias;
+    float *y;
+    const struct ir_act *act;
+};
+
+static void gemv_task(void *arg, int task, int ntasks)
+{
+    const struct gemv_job *j = arg;
+    const int nr = j->uk->nr;
+    const int64_t npn = ceil_div(j->n, nr);
+    const int64_t q0 = npn * task / ntasks, q1 = npn * (task + 1) / ntasks;
+    const int64_t c0 = q0 * nr, c1 = q1 * nr < j->n ? q1 * nr : j->n;
+    if (c1 <= c0) return;
+    j->uk->gemv(j->k, c1 - c0, j->x, j->b + q0 * j->k * nr, j->y + c0,
+                j->bias ? j->bias + c0 : NULL, j->act);
+}
+
+static void gemv_run(const struct gemv_job *j, struct cpu_pool *pool, int threads)
+{
+    cpu_pool_run(pool, gemv_task, (void *)j, threads);
+}
+
+/* A product of n columns and depth k streams k * n weights: worth a second
+ * thread only when that takes longer than waking it. */
+static int gemv_threads(int64_t n, int64_t k, int max)
+{
+    int t = (int)((double)n * (double)k / 262144.0);
+    if (t < 1) t = 1;
+    return t < max ? t : max;
+}
+
+/* --- Gemm --------------------------------------------------------------- */
+
+static void gemm_prefill(const struct ir_gemm_params *p, const float *c, float *y)
+{
+    for (int64_t i = 0; i < p->m; i++)
+        for (int64_t j = 0; j < p->n; j++)
+            y[i * p->n + j] = p->beta * c[(p->c_m == 1 ? 0 : i) * p->c_n + (p->c_n == 1 ? 0 : j)];
+}
+
 static int gemm_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
 {
-    const struct ir_gemm_params *p = s->kdata;
-    const float *a = x->ptr[s->in[0]], *b = x->ptr[s->in[1]];
-    const float *c = p->has_c ? x->ptr[s->in[2]] : NULL;
+    const struct gemm_kernel *k = s->kdata;
+    const struct ir_gemm_params *p = &k->p;
+    const struct cpu_ukernel *uk = k->uk;
+    const float *a = x->ptr[s->in[0]];
     float *y = x->ptr[s->out[0]];
-    const int mm = (int)p->m, nn = (int)p->n, kk = (int)p->k;
-    float beta = 0.0f;
+    float *scratch = x->scratch;
     (void)m;
-    if (c && p->beta != 0.0f) {
-        for (int64_t i = 0; i < p->m; i++)
-            for (int64_t j = 0; j < p->n; j++)
-                y[i * p->n + j] = c[(p->c_m == 1 ? 0 : i) * p->c_n + (p->c_n == 1 ? 0 : j)];
-        beta = p->beta;
+    if (k->prefill) gemm_prefill(p, x->ptr[s->in[2]], y);
+    if (p->m == 1 && k->bp && !k->prefill) {
+        /* A' is one row: A [1,K] or A^T of [K,1], contiguous either way */
+        struct gemv_job j = { uk, p->k, p->n, a, k->bp, k->bias, y, &s->act };
+        gemv_run(&j, x->pool, k->threads);
+        return 0;
     }
-    if (mm == 1) {
-        /* y[n] = alpha * B' a + beta * y, with B' = B^T ([K,N] stored) or B ([N,K] stored). */
-        if (p->trans_b)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, nn, kk, p->alpha, b, kk, a, 1, beta, y, 1);
-        else
-            cblas_sgemv(CblasRowMajor, CblasTrans, kk, nn, p->alpha, b, nn, a, 1, beta, y, 1);
-    } else {
-        cblas_sgemm(CblasRowMajor, p->trans_a ? CblasTrans : CblasNoTrans,
-                    p->trans_b ? CblasTrans : CblasNoTrans, mm, nn, kk, p->alpha, a,
-                    p->trans_a ? mm : kk, b, p->trans_b ? kk : nn, beta, y, nn);
-    }
-    if (s->act.kind != IR_ACT_NONE) ir_act_apply(&s->act, y, (size_t)(p->m * p->n));
+    /* A' [M x K] into A panels: rows of A, or columns of a transposed A */
+    struct cpu_pack_mat am = { a, p->trans_a ? p->m : p->k, 1.0f };
+    if (p->trans_a)
+        uk->pack_kn(&am, 0, p->k, 0, p->m, uk->mr, scratch);
+    else
+        cpu_pack_nk(&am, 0, p->k, 0, p->m, uk->mr, scratch);
+    struct cpu_pack_mat bm = { x->ptr[s->in[1]], p->trans_b ? p->k : p->n, p->alpha };
+    struct cpu_sgemm gm = {
+        .uk = uk,
+        .m = p->m,
+        .n = p->n,
+        .k = p->k,
+        .a = scratch,
+        .b = k->bp,
+        .pack_b = p->trans_b ? cpu_pack_nk : uk->pack_kn,
+        .pack_src = &bm,
+        .c = y,
+        .ldc = p->n,
+        .accumulate = k->prefill,
+        .bias_row = k->bias && k->bias_is_row ? k->bias : NULL,
+        .bias_col = k->bias && !k->bias_is_row ? k->bias : NULL,
+        .act = s->act,
+    };
+    cpu_sgemm_run(&gm, x->pool, k->threads, scratch + k->b_off, k->b_stride);
     return 0;
 }
 
-static bool dims_fit_int(int64_t a, int64_t b, int64_t c)
+/* beta * C as a bias vector when C is constant and broadcasts along a whole
+ * axis ([N], [1,N], [M,1], a scalar); else Y is prefilled at run time. */
+static int gemm_bias(struct gemm_kernel *k, struct cpu_model *m, const struct ir_graph *g,
+                     const struct ir_node *n)
 {
-    return a <= INT32_MAX && b <= INT32_MAX && c <= INT32_MAX;
+    const struct ir_gemm_params *p = &k->p;
+    if (!p->has_c || p->beta == 0.0f) return 0;
+    const struct ir_value *cv = &g->values[n->in[2]];
+    const float *c = m->slots[n->in[2]].data;
+    if (!(cv->flags & IR_VALUE_CONST) || cv->dtype != IR_DT_F32 || !c ||
+        (p->c_m != 1 && p->c_n != 1)) {
+        k->prefill = true;
+        return 0;
+    }
+    k->bias_is_row = p->c_m != 1; /* [M,1]: one value per row */
+    int64_t len = k->bias_is_row ? p->m : p->n;
+    k->bias = malloc(sizeof(float) * (size_t)len);
+    if (!k->bias) return -ENOMEM;
+    for (int64_t i = 0; i < len; i++)
+        k->bias[i] = p->beta * c[(p->c_m == 1 && p->c_n == 1) ? 0 : i];
+    cpu_const_drop(m, g, n->in[2]);
+    return 0;
 }
 
 int cpu_gemm_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                      const struct ir_node *n, char *err, size_t errlen)
 {
     const struct ir_gemm_params *p = n->params;
-    (void)m, (void)err, (void)errlen;
-    if (!p || g->values[n->in[0]].dtype != IR_DT_F32 || !dims_fit_int(p->m, p->n, p->k)) return 0;
-    struct ir_gemm_params *k = malloc(sizeof(*k));
+    (void)err, (void)errlen;
+    if (!p || g->values[n->in[0]].dtype != IR_DT_F32 || p->m <= 0 || p->n <= 0 || p->k <= 0)
+        return 0;
+    const struct ir_value *bv = &g->values[n->in[1]];
+    if (bv->dtype != IR_DT_F32) return 0;
+    struct gemm_kernel *k = calloc(1, sizeof(*k));
     if (!k) return -ENOMEM;
-    *k = *p;
     s->kdata = k;
-    s->kdata_free = free;
+    s->kdata_free = gemm_kernel_free;
+    k->p = *p;
+    k->uk = cpu_ukernel_get(m->be->isa);
+    const struct cpu_ukernel *uk = k->uk;
+    int rc = gemm_bias(k, m, g, n);
+    if (rc < 0) return rc;
+    if ((bv->flags & IR_VALUE_CONST) && m->slots[n->in[1]].data) {
+        k->bp = ir_alloc(sizeof(float) * cpu_pack_size(p->k, p->n, uk->nr));
+        if (!k->bp) return -ENOMEM;
+        struct cpu_pack_mat bm = { m->slots[n->in[1]].data, p->trans_b ? p->k : p->n, p->alpha };
+        if (p->trans_b)
+            cpu_pack_nk(&bm, 0, p->k, 0, p->n, uk->nr, k->bp);
+        else
+            cpu_pack_kn(&bm, 0, p->k, 0, p->n, uk->nr, k->bp);
+        cpu_const_drop(m, g, n->in[1]);
+    }
+    size_t need;
+    if (p->m == 1 && k->bp && !k->prefill) {
+        k->threads = gemv_threads(p->n, p->k, m->be->threads);
+        need = 0;
+        s->kernel = gemv_names[uk->isa];
+    } else {
+        k->threads = cpu_sgemm_threads(p->m, p->n, p->k, m->be->threads);
+        k->b_off = (cpu_pack_size(p->k, p->m, uk->mr) + 15) / 16 * 16;
+        k->b_stride = cpu_sgemm_scratch(uk, p->m, p->n, p->k, k->bp != NULL);
+        need = k->b_off + k->b_stride * (size_t)k->threads;
+        s->kernel = packed_names[uk->isa];
+    }
+    need *= sizeof(float);
+    if (need > m->scratch_size) m->scratch_size = need;
     s->run = gemm_run;
-    s->kernel = p->m == 1 ? "gemm_sgemv" : "gemm_sgemm";
     return 1;
+}
+
+/* --- MatMul ------------------------------------------------------------- */
+
+struct matmul_kernel {
+    const struct cpu_ukernel *uk;
+    struct ir_matmul_params p;
+    float *bp; /* packed B when constant and shared by every batch, else NULL */
+    int threads;
+    size_t b_off, b_stride;
+};
+
+static void matmul_kernel_free(void *p)
+{
+    struct matmul_kernel *k = p;
+    if (!k) return;
+    ir_free(k->bp);
+    free(k);
 }
 
 static int matmul_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
 {
-    const struct ir_matmul_params *p = s->kdata;
+    const struct matmul_kernel *k = s->kdata;
+    const struct ir_matmul_params *p = &k->p;
+    const struct cpu_ukernel *uk = k->uk;
     const float *a = x->ptr[s->in[0]], *b = x->ptr[s->in[1]];
     float *y = x->ptr[s->out[0]];
-    const int mm = (int)p->m, nn = (int)p->n, kk = (int)p->k;
+    float *scratch = x->scratch;
     int64_t nb = 1;
     (void)m;
     for (int d = 0; d < p->nbatch; d++) nb *= p->batch[d];
@@ -79,14 +246,35 @@ static int matmul_run(const struct cpu_model *m, const struct cpu_step *s, struc
             boff += idx * p->b_stride[d];
         }
         float *yb = y + bi * p->m * p->n;
-        if (mm == 1)
-            cblas_sgemv(CblasRowMajor, CblasTrans, kk, nn, 1.0f, b + boff, nn, a + aoff, 1, 0.0f,
-                        yb, 1);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, mm, nn, kk, 1.0f, a + aoff, kk,
-                        b + boff, nn, 0.0f, yb, nn);
+        if (p->m == 1 && k->bp) {
+            struct gemv_job j = { uk, p->k, p->n, a + aoff, k->bp, NULL, yb, &s->act };
+            gemv_run(&j, x->pool, k->threads);
+            continue;
+        }
+        if (p->m == 1) {
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)p->k, (int)p->n, 1.0f, b + boff, (int)p->n,
+                        a + aoff, 1, 0.0f, yb, 1);
+            if (s->act.kind != IR_ACT_NONE) ir_act_apply(&s->act, yb, (size_t)p->n);
+            continue;
+        }
+        struct cpu_pack_mat am = { a + aoff, p->k, 1.0f };
+        cpu_pack_nk(&am, 0, p->k, 0, p->m, uk->mr, scratch);
+        struct cpu_pack_mat bm = { b + boff, p->n, 1.0f };
+        struct cpu_sgemm gm = {
+            .uk = uk,
+            .m = p->m,
+            .n = p->n,
+            .k = p->k,
+            .a = scratch,
+            .b = k->bp,
+            .pack_b = uk->pack_kn,
+            .pack_src = &bm,
+            .c = yb,
+            .ldc = p->n,
+            .act = s->act,
+        };
+        cpu_sgemm_run(&gm, x->pool, k->threads, scratch + k->b_off, k->b_stride);
     }
-    if (s->act.kind != IR_ACT_NONE) ir_act_apply(&s->act, y, (size_t)(nb * p->m * p->n));
     return 0;
 }
 
@@ -94,14 +282,42 @@ int cpu_matmul_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
                        const struct ir_node *n, char *err, size_t errlen)
 {
     const struct ir_matmul_params *p = n->params;
-    (void)m, (void)err, (void)errlen;
-    if (!p || g->values[n->in[0]].dtype != IR_DT_F32 || !dims_fit_int(p->m, p->n, p->k)) return 0;
-    struct ir_matmul_params *k = malloc(sizeof(*k));
+    (void)err, (void)errlen;
+    if (!p || g->values[n->in[0]].dtype != IR_DT_F32 || p->m <= 0 || p->n <= 0 || p->k <= 0)
+        return 0;
+    if (p->m > INT32_MAX || p->n > INT32_MAX || p->k > INT32_MAX) return 0; /* sgemv's ints */
+    struct matmul_kernel *k = calloc(1, sizeof(*k));
     if (!k) return -ENOMEM;
-    *k = *p;
     s->kdata = k;
-    s->kdata_free = free;
+    s->kdata_free = matmul_kernel_free;
+    k->p = *p;
+    k->uk = cpu_ukernel_get(m->be->isa);
+    const struct cpu_ukernel *uk = k->uk;
+    bool b_shared = true; /* every batch reads the same B */
+    for (int d = 0; d < p->nbatch; d++)
+        if (p->batch[d] > 1 && p->b_stride[d] != 0) b_shared = false;
+    const struct ir_value *bv = &g->values[n->in[1]];
+    if (b_shared && (bv->flags & IR_VALUE_CONST) && m->slots[n->in[1]].data) {
+        k->bp = ir_alloc(sizeof(float) * cpu_pack_size(p->k, p->n, uk->nr));
+        if (!k->bp) return -ENOMEM;
+        struct cpu_pack_mat bm = { m->slots[n->in[1]].data, p->n, 1.0f };
+        cpu_pack_kn(&bm, 0, p->k, 0, p->n, uk->nr, k->bp);
+        cpu_const_drop(m, g, n->in[1]);
+    }
+    size_t need = 0;
+    if (p->m == 1 && k->bp) {
+        k->threads = gemv_threads(p->n, p->k, m->be->threads);
+        s->kernel = gemv_names[uk->isa];
+    } else if (p->m == 1) {
+        s->kernel = "openblas_sgemv";
+    } else {
+        k->threads = cpu_sgemm_threads(p->m, p->n, p->k, m->be->threads);
+        k->b_off = (cpu_pack_size(p->k, p->m, uk->mr) + 15) / 16 * 16;
+        k->b_stride = cpu_sgemm_scratch(uk, p->m, p->n, p->k, k->bp != NULL);
+        need = (k->b_off + k->b_stride * (size_t)k->threads) * sizeof(float);
+        s->kernel = packed_names[uk->isa];
+    }
+    if (need > m->scratch_size) m->scratch_size = need;
     s->run = matmul_run;
-    s->kernel = p->m == 1 ? "matmul_sgemv" : "matmul_sgemm";
     return 1;
 }

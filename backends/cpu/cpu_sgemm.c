@@ -59,6 +59,7 @@ static void gemv_generic(int64_t k, int64_t n, const float *x, const float *b, f
 
 const struct cpu_ukernel cpu_ukernel_generic = {
     .name = "generic",
+    .isa = CPU_ISA_GENERIC,
     .mr = GMR,
     .nr = GNR,
     .kc_max = 512,

@@ -53,6 +53,7 @@ typedef void (*cpu_gemv_fn)(int64_t k, int64_t n, const float *x, const float *b
 
 struct cpu_ukernel {
     const char *name; /* "generic", "avx2", "avx512" */
+    int isa;          /* enum cpu_isa of the level */
     int mr, nr;       /* register tile */
     int kc_max;       /* deepest k block: an A panel of kc_max * mr floats stays in L1 */
     size_t l2_block;  /* bytes of a packed B block (kc x nc) kept hot in L2 */

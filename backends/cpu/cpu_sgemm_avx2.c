@@ -4,6 +4,8 @@
  * for batch-1 fully connected layers. */
 #include "cpu_sgemm.h"
 
+#include "cpu_isa.h"
+
 #include <immintrin.h>
 
 #define MR    6
@@ -154,6 +156,7 @@ static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y,
 
 const struct cpu_ukernel cpu_ukernel_avx2 = {
     .name = "avx2",
+    .isa = CPU_ISA_AVX2,
     .mr = MR,
     .nr = NR,
     .kc_max = 512,

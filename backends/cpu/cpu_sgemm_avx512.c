@@ -6,6 +6,8 @@
  * halves, the 32 registers and masked edges still keep it ahead. */
 #include "cpu_sgemm.h"
 
+#include "cpu_isa.h"
+
 #include <immintrin.h>
 
 #define MR    8
@@ -147,6 +149,7 @@ static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y,
 
 const struct cpu_ukernel cpu_ukernel_avx512 = {
     .name = "avx512",
+    .isa = CPU_ISA_AVX512,
     .mr = MR,
     .nr = NR,
     .kc_max = 512,

@@ -1,0 +1,460 @@
+/* The CPU plugin's GEMM-based kernels (Conv, Gemm, MatMul) against the
+ * reference kernels, through the plugin's own ABI: each case is a one-node
+ * graph with a run-time input, compiled and run at every ISA level this CPU
+ * has (generic, avx2, avx512) with one and two threads, its output compared
+ * with the op's eval plus the fused activation. Shapes are chosen to hit the
+ * edges: odd sizes, M/N/K not multiples of any register tile, k deeper than
+ * one cache block, padding, strides, dilations, groups, planes small enough
+ * for the transposed product, and every activation the tile epilogue knows. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "inferd_backend.h"
+#include "inferd_config.h"
+#include "inferd_error.h"
+#include "op_harness.h"
+#include "ops_nn.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static struct inferd_plugin plugin;
+
+/* Deterministic values in [-1, 1) from a seed (xorshift). */
+static void fill_random(float *p, int64_t n, uint32_t seed)
+{
+    uint32_t s = seed * 2654435761u + 1u;
+    for (int64_t i = 0; i < n; i++) {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        p[i] = (float)(s >> 8) / (float)(1u << 23) - 1.0f;
+    }
+}
+
+static int const_random(struct ir_graph *g, const char *name, int ndim, const int64_t *dims,
+                        uint32_t seed)
+{
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= dims[i];
+    float *p = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    assert_non_null(p);
+    fill_random(p, n, seed);
+    int v = oh_const_f32(g, name, ndim, dims, p);
+    free(p);
+    assert_true(v >= 0);
+    return v;
+}
+
+/* A case builds its one-node graph (the same every call) and returns the
+ * node; the harness infers it and sets the fused activation. */
+typedef int (*build_fn)(struct ir_graph *g, const void *spec);
+
+struct run_inputs {
+    int n;
+    struct ir_tensor t[4];
+};
+
+static void inputs_make(const struct ir_graph *g, struct run_inputs *ri)
+{
+    ri->n = g->ninputs;
+    assert_true(ri->n <= 4);
+    for (int i = 0; i < ri->n; i++) {
+        ir_value_tensor(g, g->inputs[i], &ri->t[i]);
+        ri->t[i].data = malloc(ri->t[i].nbytes ? ri->t[i].nbytes : 1);
+        assert_non_null(ri->t[i].data);
+        fill_random(ri->t[i].data, (int64_t)(ri->t[i].nbytes / sizeof(float)), 1000u + (unsigned)i);
+    }
+}
+
+static void inputs_free(struct run_inputs *ri)
+{
+    for (int i = 0; i < ri->n; i++) free(ri->t[i].data);
+}
+
+static struct ir_graph *graph_make(build_fn build, const void *spec, const struct ir_act *act,
+                                   int *node)
+{
+    struct ir_graph *g = oh_graph(13);
+    assert_non_null(g);
+    int n = build(g, spec);
+    assert_true(n >= 0);
+    char err[512];
+    if (oh_infer(g, err, sizeof(err)) < 0) fail_msg("%s", err);
+    g->nodes[n].act = *act;
+    *node = n;
+    return g;
+}
+
+/* Output 0 by the op's reference kernel, then the activation. */
+static float *reference(const struct ir_graph *g, int node, const struct run_inputs *ri,
+                        int64_t *ny)
+{
+    const struct ir_node *n = &g->nodes[node];
+    struct ir_tensor in[4], out;
+    assert_true(n->nin <= 4);
+    for (int k = 0; k < n->nin; k++) {
+        if (n->in[k] < 0) {
+            memset(&in[k], 0, sizeof(in[k]));
+            continue;
+        }
+        ir_value_tensor(g, n->in[k], &in[k]);
+        for (int i = 0; i < ri->n; i++)
+            if (g->inputs[i] == n->in[k]) in[k].data = ri->t[i].data;
+    }
+    ir_value_tensor(g, n->out[0], &out);
+    *ny = (int64_t)(out.nbytes / sizeof(float));
+    out.data = malloc(out.nbytes ? out.nbytes : 1);
+    assert_non_null(out.data);
+    assert_int_equal(n->op->eval(n->params, in, n->nin, &out, 1), 0);
+    ir_act_apply(&n->act, out.data, (size_t)*ny);
+    return out.data;
+}
+
+static const char *const isas[] = { "generic", "avx2", "avx512" };
+
+/* Opens the backend at an ISA level, or NULL when this CPU lacks it. */
+static struct inferd_backend *backend_open(const char *isa, int threads)
+{
+    char th[8], err[512];
+    snprintf(th, sizeof(th), "%d", threads);
+    struct inferd_kv opts[] = { { "threads", th }, { "isa", isa }, { NULL, NULL } };
+    struct inferd_backend *be = NULL;
+    int rc = plugin.api->open(opts, &be, err, sizeof(err));
+    if (rc == INFERD_E_BAD_CONFIG && strstr(err, "supports up to")) return NULL;
+    if (rc < 0) fail_msg("open isa=%s: %s", isa, err);
+    return be;
+}
+
+/* Runs the case at every level and thread count; the kernel chosen must
+ * start with kernel_prefix and end with the level's name. */
+static void check_case(build_fn build, const void *spec, const struct ir_act *act,
+                       const char *label, const char *kernel_prefix, double tol)
+{
+    int node;
+    struct ir_graph *g = graph_make(build, spec, act, &node);
+    struct run_inputs ri;
+    inputs_make(g, &ri);
+    int64_t ny;
+    float *want = reference(g, node, &ri, &ny);
+    ir_graph_free(g);
+    float *got = malloc(sizeof(float) * (size_t)(ny ? ny : 1));
+    assert_non_null(got);
+
+    for (size_t l = 0; l < sizeof(isas) / sizeof(isas[0]); l++) {
+        for (int threads = 1; threads <= 2; threads++) {
+            struct inferd_backend *be = backend_open(isas[l], threads);
+            if (!be) continue;
+            g = graph_make(build, spec, act, &node);
+            struct ir_tensor out;
+            ir_value_tensor(g, g->nodes[node].out[0], &out);
+            out.data = got;
+            struct inferd_kv mopts[] = { { "profile", "1" }, { NULL, NULL } };
+            struct inferd_model *m = NULL;
+            char err[512];
+            if (plugin.api->compile(be, g, 1, mopts, &m, err, sizeof(err)) < 0)
+                fail_msg("%s: compile: %s", label, err);
+            ir_graph_free(g);
+            memset(got, 0xff, sizeof(float) * (size_t)ny); /* NaN: unwritten shows */
+            if (plugin.api->run(m, 0, ri.t, (size_t)ri.n, &out, 1, err, sizeof(err)) < 0)
+                fail_msg("%s: run: %s", label, err);
+
+            struct inferd_profile_row row;
+            assert_int_equal(plugin.api->profile_get(m, &row, 1), 1);
+            char want_kernel[64];
+            snprintf(want_kernel, sizeof(want_kernel), "%s%s", kernel_prefix, isas[l]);
+            if (kernel_prefix[0] && !strstr(row.kernel, kernel_prefix))
+                fail_msg("%s (%s): kernel %s, expected %s...", label, isas[l], row.kernel,
+                         kernel_prefix);
+            size_t kl = strlen(row.kernel), il = strlen(isas[l]);
+            if (kernel_prefix[0] && (kl < il || strcmp(row.kernel + kl - il, isas[l]) != 0))
+                fail_msg("%s (%s): kernel %s is not the %s one", label, isas[l], row.kernel,
+                         isas[l]);
+            for (int64_t i = 0; i < ny; i++) {
+                double bound = tol * (fabs(want[i]) > 1.0 ? fabs(want[i]) : 1.0);
+                if (!(fabs((double)got[i] - want[i]) <= bound))
+                    fail_msg("%s (%s, %d threads, kernel %s): element %lld: got %.7g, "
+                             "expected %.7g",
+                             label, isas[l], threads, row.kernel, (long long)i, got[i], want[i]);
+            }
+            plugin.api->release(m);
+            plugin.api->close(be);
+        }
+    }
+    free(got);
+    free(want);
+    inputs_free(&ri);
+}
+
+static const struct ir_act acts[] = {
+    { IR_ACT_NONE, 0, 0 },         { IR_ACT_RELU, 0, 0 },
+    { IR_ACT_CLIP, -0.5f, 0.75f }, { IR_ACT_LEAKY_RELU, 0.1f, 0 },
+    { IR_ACT_SIGMOID, 0, 0 },      { IR_ACT_HARD_SWISH, 0, 0 },
+    { IR_ACT_TANH, 0, 0 },         { IR_ACT_HARD_SIGMOID, 0.2f, 0.5f },
+};
+#define NACTS ((int)(sizeof(acts) / sizeof(acts[0])))
+
+/* --- Conv --------------------------------------------------------------- */
+
+struct conv_spec {
+    int64_t n, c, h, w, m;
+    int64_t kh, kw, sh, sw, dh, dw;
+    int64_t pads[4]; /* top, left, bottom, right */
+    int64_t group;
+    bool bias;
+};
+
+static int conv_build(struct ir_graph *g, const void *sp)
+{
+    const struct conv_spec *s = sp;
+    const int64_t xd[] = { s->n, s->c, s->h, s->w };
+    const int64_t wd[] = { s->m, s->c / s->group, s->kh, s->kw }, bd[] = { s->m };
+    int in[3] = { oh_input(g, "x", IR_DT_F32, 4, xd), const_random(g, "w", 4, wd, 7),
+                  s->bias ? const_random(g, "b", 1, bd, 8) : -1 };
+    int n = oh_node(g, "Conv", s->bias ? 3 : 2, in, 1);
+    const int64_t ks[] = { s->kh, s->kw }, st[] = { s->sh, s->sw }, dl[] = { s->dh, s->dw };
+    const int64_t pads[] = { s->pads[0], s->pads[1], s->pads[2], s->pads[3] };
+    ir_node_attr_set_ints(g, n, "kernel_shape", ks, 2);
+    ir_node_attr_set_ints(g, n, "strides", st, 2);
+    ir_node_attr_set_ints(g, n, "dilations", dl, 2);
+    ir_node_attr_set_ints(g, n, "pads", pads, 4);
+    ir_node_attr_set_int(g, n, "group", s->group);
+    return n;
+}
+
+static void conv_check(const struct conv_spec *s, int act)
+{
+    char label[160];
+    snprintf(label, sizeof(label),
+             "conv x[%lld,%lld,%lld,%lld] m=%lld k=%lldx%lld s=%lldx%lld d=%lldx%lld "
+             "pads=%lld,%lld,%lld,%lld g=%lld act=%d",
+             (long long)s->n, (long long)s->c, (long long)s->h, (long long)s->w, (long long)s->m,
+             (long long)s->kh, (long long)s->kw, (long long)s->sh, (long long)s->sw,
+             (long long)s->dh, (long long)s->dw, (long long)s->pads[0], (long long)s->pads[1],
+             (long long)s->pads[2], (long long)s->pads[3], (long long)s->group, acts[act].kind);
+    bool depthwise = s->c / s->group == 1 && s->group > 1;
+    check_case(conv_build, s, &acts[act], label, depthwise ? "" : "conv_gemm", 1e-4);
+}
+
+static void test_conv_shapes(void **state)
+{
+    (void)state;
+    static const struct conv_spec cases[] = {
+        /* 1x1 stride 1: the input rows are the B matrix */
+        { 1, 16, 7, 9, 24, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 2, 33, 5, 5, 17, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 600, 3, 5, 9, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false }, /* k > one block */
+        /* 1x1 stride 2 and a padded 1x1 */
+        { 1, 20, 11, 13, 30, 1, 1, 2, 2, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 5, 4, 6, 7, 1, 1, 1, 1, 1, 1, { 1, 0, 0, 2 }, 1, true },
+        /* 3x3 */
+        { 1, 8, 14, 14, 16, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        { 1, 3, 17, 19, 10, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        { 1, 16, 15, 15, 32, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        { 1, 8, 12, 12, 8, 3, 3, 1, 1, 2, 2, { 2, 2, 2, 2 }, 1, false },
+        { 1, 16, 9, 10, 32, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 4, true }, /* groups */
+        { 2, 12, 6, 5, 18, 3, 3, 1, 2, 1, 1, { 0, 1, 2, 0 }, 3, true },
+        { 1, 80, 10, 10, 20, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true }, /* k = 720 */
+        /* small planes: the transposed product */
+        { 1, 64, 7, 7, 80, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        { 1, 96, 7, 7, 40, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 2, 64, 3, 3, 50, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 2, true },
+        { 1, 70, 4, 4, 33, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false },
+        /* larger kernels */
+        { 1, 6, 13, 11, 9, 5, 5, 1, 1, 1, 1, { 2, 2, 2, 2 }, 1, true },
+        { 1, 3, 32, 32, 16, 7, 7, 2, 2, 1, 1, { 3, 3, 3, 3 }, 1, true },
+        { 1, 3, 63, 63, 16, 11, 11, 4, 4, 1, 1, { 2, 2, 2, 2 }, 1, true },
+        /* a plane wider than one column block */
+        { 1, 4, 48, 48, 12, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        /* depthwise stays on its own kernel; checked for the epilogue */
+        { 1, 8, 9, 9, 8, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 8, true },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        conv_check(&cases[i], (int)(i % NACTS));
+}
+
+static uint32_t rng_state = 12345u;
+static int64_t rnd(int64_t lo, int64_t hi)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return lo + (int64_t)(rng_state % (uint32_t)(hi - lo + 1));
+}
+
+static void test_conv_random(void **state)
+{
+    (void)state;
+    static const int64_t ks[] = { 1, 2, 3, 5 };
+    int done = 0;
+    while (done < 24) {
+        struct conv_spec s;
+        s.n = rnd(1, 2);
+        s.group = rnd(1, 3);
+        s.c = s.group * rnd(1, 12);
+        s.m = s.group * rnd(1, 20);
+        s.h = rnd(3, 20);
+        s.w = rnd(3, 20);
+        s.kh = ks[rnd(0, 3)];
+        s.kw = ks[rnd(0, 3)];
+        s.sh = rnd(1, 3);
+        s.sw = rnd(1, 3);
+        s.dh = rnd(1, 2);
+        s.dw = rnd(1, 2);
+        for (int i = 0; i < 4; i++) s.pads[i] = rnd(0, 2);
+        s.bias = rnd(0, 1);
+        /* the dilated kernel must fit the padded input */
+        if (s.h + s.pads[0] + s.pads[2] < s.dh * (s.kh - 1) + 1) continue;
+        if (s.w + s.pads[1] + s.pads[3] < s.dw * (s.kw - 1) + 1) continue;
+        conv_check(&s, (int)rnd(0, NACTS - 1));
+        done++;
+    }
+}
+
+/* --- Gemm --------------------------------------------------------------- */
+
+enum c_kind { C_NONE, C_N, C_1N, C_M1, C_MN, C_SCALAR };
+
+struct gemm_spec {
+    int64_t m, n, k;
+    bool ta, tb;
+    float alpha, beta;
+    int c;        /* enum c_kind */
+    bool b_const; /* B a constant (weights) or a run-time input */
+    bool c_const;
+    const char *kernel;
+};
+
+static int gemm_build(struct ir_graph *g, const void *sp)
+{
+    const struct gemm_spec *s = sp;
+    const int64_t ad[] = { s->ta ? s->k : s->m, s->ta ? s->m : s->k };
+    const int64_t bd[] = { s->tb ? s->n : s->k, s->tb ? s->k : s->n };
+    int a = oh_input(g, "a", IR_DT_F32, 2, ad);
+    int b = s->b_const ? const_random(g, "b", 2, bd, 21) : oh_input(g, "b", IR_DT_F32, 2, bd);
+    int c = -1;
+    int64_t cd[2];
+    int cnd = 0;
+    switch (s->c) {
+    case C_N: cd[0] = s->n, cnd = 1; break;
+    case C_1N: cd[0] = 1, cd[1] = s->n, cnd = 2; break;
+    case C_M1: cd[0] = s->m, cd[1] = 1, cnd = 2; break;
+    case C_MN: cd[0] = s->m, cd[1] = s->n, cnd = 2; break;
+    case C_SCALAR: cd[0] = 1, cnd = 1; break;
+    default: break;
+    }
+    if (cnd)
+        c = s->c_const ? const_random(g, "c", cnd, cd, 22) : oh_input(g, "c", IR_DT_F32, cnd, cd);
+    int in[] = { a, b, c };
+    int n = oh_node(g, "Gemm", c >= 0 ? 3 : 2, in, 1);
+    ir_node_attr_set_int(g, n, "transA", s->ta);
+    ir_node_attr_set_int(g, n, "transB", s->tb);
+    ir_node_attr_set_float(g, n, "alpha", s->alpha);
+    ir_node_attr_set_float(g, n, "beta", s->beta);
+    return n;
+}
+
+static void test_gemm(void **state)
+{
+    (void)state;
+    static const struct gemm_spec cases[] = {
+        /* batch-1 fully connected layers: the matrix-vector kernel */
+        { 1, 1000, 512, false, true, 1, 1, C_N, true, true, "gemv_" },
+        { 1, 37, 19, false, true, 1, 1, C_1N, true, true, "gemv_" },
+        { 1, 50, 70, true, false, 0.5f, 2, C_SCALAR, true, true, "gemv_" },
+        { 1, 129, 3, false, false, 1, 1, C_NONE, true, true, "gemv_" },
+        /* several rows: A packed at run time, B at compile time */
+        { 5, 50, 70, false, true, 1, 1, C_N, true, true, "sgemm_" },
+        { 13, 100, 600, true, false, 0.5f, 2, C_MN, true, true, "sgemm_" },
+        { 9, 31, 17, false, false, 1, 0.5f, C_M1, true, true, "sgemm_" },
+        { 17, 64, 40, true, true, 2, 1, C_SCALAR, true, true, "sgemm_" },
+        /* run-time B and C */
+        { 7, 9, 11, false, true, 1, 1, C_N, false, false, "sgemm_" },
+        { 20, 33, 520, true, false, 1.5f, 1, C_MN, false, true, "sgemm_" },
+        { 1, 24, 10, false, false, 1, 1, C_1N, false, true, "sgemm_" },
+        { 1, 24, 10, false, true, 1, 1, C_MN, true, false, "sgemm_" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct gemm_spec *s = &cases[i];
+        char label[128];
+        snprintf(label, sizeof(label), "gemm %lldx%lldx%lld ta=%d tb=%d c=%d b_const=%d",
+                 (long long)s->m, (long long)s->n, (long long)s->k, s->ta, s->tb, s->c, s->b_const);
+        check_case(gemm_build, s, &acts[i % NACTS], label, s->kernel, 1e-4);
+    }
+}
+
+/* --- MatMul ------------------------------------------------------------- */
+
+struct matmul_spec {
+    int na, nb;
+    int64_t ad[4], bd[4];
+    bool b_const;
+    const char *kernel;
+};
+
+static int matmul_build(struct ir_graph *g, const void *sp)
+{
+    const struct matmul_spec *s = sp;
+    int in[] = { oh_input(g, "a", IR_DT_F32, s->na, s->ad),
+                 s->b_const ? const_random(g, "b", s->nb, s->bd, 31)
+                            : oh_input(g, "b", IR_DT_F32, s->nb, s->bd) };
+    return oh_node(g, "MatMul", 2, in, 1);
+}
+
+static void test_matmul(void **state)
+{
+    (void)state;
+    static const struct matmul_spec cases[] = {
+        { 3, 2, { 3, 5, 7 }, { 7, 9 }, true, "sgemm_" },
+        { 4, 4, { 2, 3, 4, 5 }, { 2, 3, 5, 6 }, false, "sgemm_" },
+        { 2, 3, { 10, 33 }, { 2, 33, 50 }, false, "sgemm_" },
+        { 1, 2, { 64 }, { 64, 70 }, true, "gemv_" },
+        { 2, 2, { 1, 64 }, { 64, 70 }, false, "openblas_sgemv" },
+        { 2, 2, { 49, 600 }, { 600, 100 }, true, "sgemm_" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char label[64];
+        snprintf(label, sizeof(label), "matmul case %zu", i);
+        /* openblas_sgemv names no level: check only the prefix */
+        const struct matmul_spec *s = &cases[i];
+        if (strcmp(s->kernel, "openblas_sgemv") == 0)
+            check_case(matmul_build, s, &acts[i % NACTS], label, "", 1e-4);
+        else
+            check_case(matmul_build, s, &acts[i % NACTS], label, s->kernel, 1e-4);
+    }
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *path = getenv("INFERD_PLUGIN_PATH");
+    char err[512];
+    if (!path || !*path) path = INFERD_BUILD_PLUGIN_PATH;
+    if (inferd_backend_load_path(path, "cpu", &plugin, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    inferd_backend_unload(&plugin);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_shapes),
+        cmocka_unit_test(test_conv_random),
+        cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_matmul),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
