@@ -13,6 +13,7 @@
  * non-constant weights stay on the reference kernel. */
 #include "cpu.h"
 #include "cpu_sgemm.h"
+#include "cpu_winograd.h"
 
 #include "ops_nn.h"
 
@@ -231,6 +232,29 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     if (xv->dtype != IR_DT_F32 || !(wv->flags & IR_VALUE_CONST)) return 0;
     if (n->nin > 2 && n->in[2] >= 0 && !(g->values[n->in[2]].flags & IR_VALUE_CONST)) return 0;
     if (ir_shape_numel(&xv->shape) <= 0 || ir_shape_numel(&yv->shape) <= 0) return 0;
+
+    if (cpu_winograd_fits(p->kernel[0], p->kernel[1], p->strides[0], p->strides[1], p->dilations[0],
+                          p->dilations[1], p->group)) {
+        struct cpu_wino_conv wc = {
+            .n = xv->shape.dims[0],
+            .c = xv->shape.dims[1],
+            .m = yv->shape.dims[1],
+            .plane = { .h = xv->shape.dims[2],
+                       .w = xv->shape.dims[3],
+                       .oh = yv->shape.dims[2],
+                       .ow = yv->shape.dims[3],
+                       .pt = p->pads[0],
+                       .pl = p->pads[1] },
+        };
+        wc.plane.th = (wc.plane.oh + 3) / 4;
+        wc.plane.tw = (wc.plane.ow + 3) / 4;
+        if (cpu_winograd_gain(m, &wc) < 0.8) {
+            int rc = cpu_winograd_prepare(m, s, &wc, m->slots[n->in[1]].data);
+            if (rc < 0) return rc;
+            cpu_const_drop(m, g, n->in[1]);
+            return 1;
+        }
+    }
 
     struct conv_kernel *k = calloc(1, sizeof(*k));
     if (!k) return -ENOMEM;

@@ -28,7 +28,7 @@ static void tile_generic(int64_t kc, const float *a, const float *b, const struc
 {
     float acc[GMR][GNR];
     memset(acc, 0, sizeof(acc));
-    for (int64_t k = 0; k < kc; k++, a += GMR, b += GNR)
+    for (int64_t k = 0; k < kc; k++, a += GMR, b += t->ldb)
         for (int i = 0; i < GMR; i++)
             for (int j = 0; j < GNR; j++) acc[i][j] += a[i] * b[j];
     const bool last = t->flags & CPU_TILE_LAST;
@@ -144,13 +144,19 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
             const int64_t kb = imin(kc, g->k - k0);
             const float *bb;
             int64_t bstride; /* floats between B panels */
-            if (g->b) {
+            if (g->b && g->ldb) {
+                bb = g->b + k0 * g->ldb + j0;
+                bstride = nr;
+                t.ldb = g->ldb;
+            } else if (g->b) {
                 bb = g->b + (j0 / nr) * g->k * nr + k0 * nr;
                 bstride = g->k * nr;
+                t.ldb = nr;
             } else {
                 g->pack_b(g->pack_src, k0, kb, j0, nj, nr, buf);
                 bb = buf;
                 bstride = kb * nr;
+                t.ldb = nr;
             }
             t.flags = (k0 > 0 || g->accumulate ? CPU_TILE_ACC : 0) |
                       (k0 + kb >= g->k ? CPU_TILE_LAST : 0);

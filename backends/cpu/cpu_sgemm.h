@@ -30,10 +30,13 @@ enum {
     CPU_TILE_LAST = 2, /* the last k block: apply bias and activation */
 };
 
-/* One micro-kernel call's output: C[i][j] at c[i*ldc + j], i < mr, j < nr. */
+/* One micro-kernel call's output: C[i][j] at c[i*ldc + j], i < mr, j < nr.
+ * B's rows are ldb floats apart: nr in a packed panel, more when B is read
+ * in place from a row-major matrix whose rows are padded to whole vectors. */
 struct cpu_tile {
     float *c;
     int64_t ldc;
+    int64_t ldb;
     int mr, nr; /* valid rows and columns (<= the kernel's) */
     int flags;
     const float *bias_row; /* row i adds bias_row[i]; NULL for none */
@@ -130,13 +133,15 @@ size_t cpu_pack_size(int64_t k, int64_t n, int w);
 
 /* C[m x n] (row stride ldc) = A B, or += with accumulate; bias and act on the
  * finished tiles. A is always packed whole (panel stride k*mr). B is packed
- * whole (b, panel stride k*nr) or, when b is NULL, packed a block at a time
- * by pack_b from pack_src. */
+ * whole (b, panel stride k*nr), or read in place (b with ldb > 0: row-major
+ * [k][ldb], ldb >= n rounded up to 16 so whole vectors stay in the row), or,
+ * when b is NULL, packed a block at a time by pack_b from pack_src. */
 struct cpu_sgemm {
     const struct cpu_ukernel *uk;
     int64_t m, n, k;
     const float *a;
     const float *b;
+    int64_t ldb;
     cpu_pack_fn pack_b;
     const void *pack_src;
     float *c;

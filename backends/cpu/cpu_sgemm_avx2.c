@@ -52,6 +52,7 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
 #pragma GCC unroll 2
         for (int v = 0; v < NVMAX; v++) acc[i][v] = _mm256_setzero_ps();
 
+    const int64_t ldb = t->ldb;
     for (int64_t k = 0; k < kc; k++) {
         __m256 bv[NVMAX];
 #pragma GCC unroll 2
@@ -65,7 +66,7 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
                 if (v < nv) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
         }
         a += MR;
-        b += NR;
+        b += ldb;
     }
 
     const bool last = t->flags & CPU_TILE_LAST, add = t->flags & CPU_TILE_ACC;

@@ -1,0 +1,273 @@
+/* Winograd F(4x4, 3x3) convolution (cpu_winograd.h): the weight transform,
+ * the run (input transform, 36 GEMMs, output transform, each phase split
+ * over the instance's threads), the choice against the direct GEMM, and the
+ * portable transforms. */
+#include "cpu_winograd.h"
+
+#include "cpu.h"
+#include "cpu_sgemm.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WINO_FN(name) name##_generic
+void cpu_wino_input_generic(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
+                            float *tmp);
+void cpu_wino_output_generic(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
+                             float bias, const struct ir_act *act);
+#include "cpu_winograd_impl.h"
+
+const struct cpu_wino_fns cpu_wino_generic = { cpu_wino_input_generic, cpu_wino_output_generic };
+
+size_t cpu_wino_tmp_floats(const struct cpu_wino_plane *p)
+{
+    return (size_t)(6 * cpu_wino_row_width(p));
+}
+
+static const struct cpu_wino_fns *wino_fns(int isa)
+{
+#if defined(__x86_64__)
+    if (isa >= CPU_ISA_AVX512) return &cpu_wino_avx512;
+    if (isa >= CPU_ISA_AVX2) return &cpu_wino_avx2;
+#else
+    (void)isa;
+#endif
+    return &cpu_wino_generic;
+}
+
+bool cpu_winograd_fits(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                       int64_t group)
+{
+    return kh == 3 && kw == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && group == 1;
+}
+
+struct wino_kernel {
+    struct cpu_wino_conv cv;
+    const struct cpu_ukernel *uk;
+    const struct cpu_wino_fns *fns;
+    float *u; /* 36 packed A operands, u_size floats each */
+    size_t u_size;
+    /* Rows of tpad floats (the tiles rounded up to whole vectors) for each
+     * channel and xi: V's row (c, xi) at c * v_c + xi * v_xi, M's (m, xi) at
+     * m * m_m + xi * m_xi. With many tiles a channel's 36 rows are
+     * contiguous ([c][xi][t]), so each transform touches one block; with
+     * few, each xi's matrix is ([xi][c][t]), so its GEMM reads B rows that
+     * are not a cache line each, far apart. */
+    int64_t tpad;
+    size_t v_c, v_xi, m_m, m_xi;
+    size_t v_off, m_off, tmp_off, tmp_size; /* scratch layout, floats */
+    int threads;
+};
+
+static void wino_kernel_free(void *p)
+{
+    struct wino_kernel *k = p;
+    if (!k) return;
+    ir_free(k->u);
+    free(k);
+}
+
+/* --- weights: U = G g G^T, in double ------------------------------------ */
+
+static const double wino_g[6][3] = {
+    { 1.0 / 4, 0, 0 },
+    { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+    { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+    { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+    { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
+    { 0, 0, 1 },
+};
+
+static int wino_weights(struct wino_kernel *k, const float *w)
+{
+    const int64_t mo = k->cv.m, ci = k->cv.c;
+    float *t = malloc(sizeof(float) * 36 * (size_t)(mo * ci));
+    if (!t) return -ENOMEM;
+    /* t[xi][o][c], then each xi's [o][c] matrix packed into A panels */
+    for (int64_t o = 0; o < mo; o++) {
+        for (int64_t c = 0; c < ci; c++) {
+            const float *g = w + (o * ci + c) * 9;
+            double gg[6][3];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 3; j++)
+                    gg[i][j] = wino_g[i][0] * g[0 * 3 + j] + wino_g[i][1] * g[1 * 3 + j] +
+                               wino_g[i][2] * g[2 * 3 + j];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    double u =
+                        gg[i][0] * wino_g[j][0] + gg[i][1] * wino_g[j][1] + gg[i][2] * wino_g[j][2];
+                    t[((size_t)(i * 6 + j) * (size_t)mo + (size_t)o) * (size_t)ci + (size_t)c] =
+                        (float)u;
+                }
+        }
+    }
+    k->u_size = cpu_pack_size(ci, mo, k->uk->mr);
+    k->u = ir_alloc(sizeof(float) * 36 * k->u_size);
+    if (!k->u) {
+        free(t);
+        return -ENOMEM;
+    }
+    for (int xi = 0; xi < 36; xi++) {
+        struct cpu_pack_mat mat = { t + (size_t)xi * (size_t)(mo * ci), ci, 1.0f };
+        cpu_pack_nk(&mat, 0, ci, 0, mo, k->uk->mr, k->u + (size_t)xi * k->u_size);
+    }
+    free(t);
+    return 0;
+}
+
+/* --- run ---------------------------------------------------------------- */
+
+struct wino_job {
+    const struct wino_kernel *k;
+    const float *x;
+    float *y;
+    const float *bias;
+    const struct ir_act *act;
+    float *scratch;
+};
+
+static void wino_input_task(void *arg, int task, int ntasks)
+{
+    const struct wino_job *j = arg;
+    const struct wino_kernel *k = j->k;
+    const struct cpu_wino_plane *p = &k->cv.plane;
+    const int64_t c0 = k->cv.c * task / ntasks, c1 = k->cv.c * (task + 1) / ntasks;
+    const size_t vs = k->v_xi;
+    float *v = j->scratch + k->v_off;
+    float *tmp = j->scratch + k->tmp_off + (size_t)task * k->tmp_size;
+    const int64_t tiles = p->th * p->tw;
+    for (int64_t c = c0; c < c1; c++) {
+        float *vc = v + (size_t)c * k->v_c;
+        k->fns->input(p, j->x + c * p->h * p->w, vc, vs, tmp);
+        /* columns past the last tile feed only discarded outputs; keep them
+         * finite so they cost nothing */
+        if (k->tpad > tiles)
+            for (int xi = 0; xi < 36; xi++)
+                memset(vc + (size_t)xi * vs + tiles, 0, sizeof(float) * (size_t)(k->tpad - tiles));
+    }
+}
+
+static void wino_gemm_task(void *arg, int task, int ntasks)
+{
+    const struct wino_job *j = arg;
+    const struct wino_kernel *k = j->k;
+    const int64_t tiles = k->cv.plane.th * k->cv.plane.tw;
+    const int x0 = 36 * task / ntasks, x1 = 36 * (task + 1) / ntasks;
+    for (int xi = x0; xi < x1; xi++) {
+        struct cpu_sgemm gm = {
+            .uk = k->uk,
+            .m = k->cv.m,
+            .n = tiles,
+            .k = k->cv.c,
+            .a = k->u + (size_t)xi * k->u_size,
+            .b = j->scratch + k->v_off + (size_t)xi * k->v_xi,
+            .ldb = (int64_t)k->v_c,
+            .c = j->scratch + k->m_off + (size_t)xi * k->m_xi,
+            .ldc = (int64_t)k->m_m,
+        };
+        cpu_sgemm_run1(&gm, NULL);
+    }
+}
+
+static void wino_output_task(void *arg, int task, int ntasks)
+{
+    const struct wino_job *j = arg;
+    const struct wino_kernel *k = j->k;
+    const struct cpu_wino_plane *p = &k->cv.plane;
+    const int64_t m0 = k->cv.m * task / ntasks, m1 = k->cv.m * (task + 1) / ntasks;
+    for (int64_t o = m0; o < m1; o++)
+        k->fns->output(p, j->scratch + k->m_off + (size_t)o * k->m_m, k->m_xi,
+                       j->y + o * p->oh * p->ow, j->bias ? j->bias[o] : 0.0f, j->act);
+}
+
+static int wino_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
+{
+    const struct wino_kernel *k = s->kdata;
+    const struct cpu_wino_plane *p = &k->cv.plane;
+    const float *in = x->ptr[s->in[0]];
+    float *out = x->ptr[s->out[0]];
+    (void)m;
+    struct wino_job j = {
+        .k = k,
+        .bias = s->nin > 2 && s->in[2] >= 0 ? x->ptr[s->in[2]] : NULL,
+        .act = &s->act,
+        .scratch = x->scratch,
+    };
+    for (int64_t b = 0; b < k->cv.n; b++) {
+        j.x = in + b * k->cv.c * p->h * p->w;
+        j.y = out + b * k->cv.m * p->oh * p->ow;
+        cpu_pool_run(x->pool, wino_input_task, &j, k->threads);
+        cpu_pool_run(x->pool, wino_gemm_task, &j, k->threads);
+        cpu_pool_run(x->pool, wino_output_task, &j, k->threads);
+    }
+    return 0;
+}
+
+/* --- choice and prepare ------------------------------------------------- */
+
+static double fill(int64_t n, int64_t u)
+{
+    return (double)n / (double)(((n + u - 1) / u) * u);
+}
+
+double cpu_winograd_gain(const struct cpu_model *m, const struct cpu_wino_conv *cv)
+{
+    const struct cpu_ukernel *uk = cpu_ukernel_get(m->be->isa);
+    const struct cpu_wino_plane *p = &cv->plane;
+    const double plane = (double)(p->oh * p->ow), tiles = (double)(p->th * p->tw);
+    const double mc = (double)cv->m * (double)cv->c;
+    /* Multiply-adds as the kernels run them, edges of the register tiles
+     * included, the better of the two orientations for the direct product. */
+    double fm = fill(cv->m, uk->mr), fp = fill(p->oh * p->ow, 16);
+    double ft = fill(p->oh * p->ow, uk->mr) * fill(cv->m, 16);
+    double direct = 9.0 * mc * plane / (fm * fp > ft ? fm * fp : ft);
+    /* Winograd: 36 products over the tiles, slower when a tile row is a
+     * single vector (measured: about 1.6 times), plus the transforms at about
+     * 720 multiply-adds' time per tile and channel (measured on AVX-512 and
+     * AVX2 at 56x56 and 28x28). */
+    double wino = 36.0 * mc * tiles / (fm * fill(p->th * p->tw, 16));
+    if (p->th * p->tw <= 16) wino *= 1.6;
+    wino += 720.0 * tiles * (double)(cv->c + cv->m);
+    return wino / direct;
+}
+
+int cpu_winograd_prepare(struct cpu_model *m, struct cpu_step *s, const struct cpu_wino_conv *cv,
+                         const float *w)
+{
+    struct wino_kernel *k = calloc(1, sizeof(*k));
+    if (!k) return -ENOMEM;
+    s->kdata = k;
+    s->kdata_free = wino_kernel_free;
+    k->cv = *cv;
+    k->uk = cpu_ukernel_get(m->be->isa);
+    k->fns = wino_fns(m->be->isa);
+    int rc = wino_weights(k, w);
+    if (rc < 0) return rc;
+    const struct cpu_wino_plane *p = &cv->plane;
+    const int64_t tiles = p->th * p->tw;
+    k->tpad = (tiles + 15) / 16 * 16;
+    const size_t tp = (size_t)k->tpad;
+    if (k->tpad >= 32) {
+        k->v_c = k->m_m = 36 * tp;
+        k->v_xi = k->m_xi = tp;
+    } else {
+        k->v_c = k->m_m = tp;
+        k->v_xi = (size_t)cv->c * tp;
+        k->m_xi = (size_t)cv->m * tp;
+    }
+    double flops = 2.0 * 36.0 * (double)(cv->m * cv->c * tiles);
+    k->threads = flops > 4e6 ? m->be->threads : 1;
+    k->v_off = 0;
+    k->m_off = k->v_off + 36 * (size_t)(cv->c * k->tpad);
+    k->tmp_off = k->m_off + 36 * (size_t)(cv->m * k->tpad);
+    k->tmp_size = (cpu_wino_tmp_floats(p) + 15) / 16 * 16;
+    size_t need = sizeof(float) * (k->tmp_off + k->tmp_size * (size_t)k->threads);
+    if (need > m->scratch_size) m->scratch_size = need;
+    static const char *const names[3] = { "conv_winograd_generic", "conv_winograd_avx2",
+                                          "conv_winograd_avx512" };
+    s->kernel = names[k->uk->isa];
+    s->run = wino_run;
+    return 1;
+}

@@ -1,0 +1,74 @@
+/* Winograd F(4x4, 3x3) convolution for the CPU backend: each 4x4 block of
+ * output ("tile") comes from a 6x6 block of input through
+ *   Y = A^T [ (G g G^T) (.) (B^T d B) ] A,
+ * 36 multiplications per tile and channel pair instead of 144. Over a whole
+ * layer that is 36 independent GEMMs, one per transform-domain position xi:
+ *   M[xi] (out channels x tiles) = U[xi] (out x in channels) . V[xi] (in x tiles).
+ * U is transformed and packed once at compile time into the micro-kernel's A
+ * panels; V is written by the input transform straight into row-major
+ * [channel][tile] rows the micro-kernel reads in place; the output transform
+ * adds the bias and applies the activation before it stores the 4x4 blocks.
+ *
+ * The transforms are the only ISA-specific part besides the micro-kernels:
+ * cpu_winograd_impl.h holds them once, compiled per level. */
+#ifndef INFERD_CPU_WINOGRAD_H
+#define INFERD_CPU_WINOGRAD_H
+
+#include "ir.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cpu_model;
+struct cpu_step;
+
+/* One channel's plane through the transforms. Tiles are numbered
+ * t = ty * tw + tx; V[xi][t] is at v[xi * vs + t]. */
+struct cpu_wino_plane {
+    int64_t h, w;   /* input plane */
+    int64_t oh, ow; /* output plane */
+    int64_t pt, pl; /* padding before the first row and column */
+    int64_t th, tw; /* tiles: ceil(oh / 4) x ceil(ow / 4) */
+};
+
+struct cpu_wino_fns {
+    /* x: one input channel; writes V[0..36)[0..th*tw). tmp: cpu_wino_tmp_floats. */
+    void (*input)(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs, float *tmp);
+    /* m: one output channel's M[xi][t] at m[xi * ms + t]; writes the channel's
+     * oh x ow plane with bias added and act applied. */
+    void (*output)(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y, float bias,
+                   const struct ir_act *act);
+};
+
+/* Width of the zero-padded input rows the input transforms work on: whole
+ * groups of 16 tiles (64 columns) and 16 columns more for the windows' overlap. */
+static inline int64_t cpu_wino_row_width(const struct cpu_wino_plane *p)
+{
+    return 64 * ((p->tw + 15) / 16) + 16;
+}
+
+/* Floats of per-thread work space the input transform needs. */
+size_t cpu_wino_tmp_floats(const struct cpu_wino_plane *p);
+
+extern const struct cpu_wino_fns cpu_wino_generic, cpu_wino_avx2, cpu_wino_avx512;
+
+/* Whether a convolution of this geometry can run as F(4x4, 3x3). */
+bool cpu_winograd_fits(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                       int64_t group);
+
+/* The convolution's shape, as cpu_conv.c resolved it. */
+struct cpu_wino_conv {
+    int64_t n, c, m; /* batch, input and output channels */
+    struct cpu_wino_plane plane;
+};
+
+/* Estimated cost of running the layer as Winograd relative to the direct
+ * GEMM (below 1: Winograd is faster). */
+double cpu_winograd_gain(const struct cpu_model *m, const struct cpu_wino_conv *cv);
+
+/* Makes step s run the convolution as Winograd: transforms and packs the
+ * weights w [m][c][3][3], sizes the scratch. Returns 1, or a negative code. */
+int cpu_winograd_prepare(struct cpu_model *m, struct cpu_step *s, const struct cpu_wino_conv *cv,
+                         const float *w);
+
+#endif

@@ -1,0 +1,14 @@
+/* The Winograd transforms (cpu_winograd_impl.h) built with the AVX2 flags. */
+#include "cpu_winograd.h"
+
+#include <math.h>
+
+void cpu_wino_input_avx2(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
+                         float *tmp);
+void cpu_wino_output_avx2(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
+                          float bias, const struct ir_act *act);
+
+#define WINO_FN(name) name##_avx2
+#include "cpu_winograd_impl.h"
+
+const struct cpu_wino_fns cpu_wino_avx2 = { cpu_wino_input_avx2, cpu_wino_output_avx2 };

@@ -1,0 +1,177 @@
+/* The Winograd F(4x4, 3x3) transforms (cpu_winograd.h) in AVX-512, sixteen
+ * tiles of a tile row per vector. A tile's window starts every 4 columns,
+ * so the input transform splits 64 consecutive input columns into their
+ * four phases (column 4j + r for lane j) with two-source permutes, and the
+ * fifth and sixth window columns are the first two phases shifted by one
+ * lane. The output transform interleaves its four column vectors back into
+ * 64 consecutive outputs the same way. The arithmetic is that of
+ * cpu_winograd_impl.h. */
+#include "cpu_winograd.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE void bt6(const __m512 d[6], __m512 t[6])
+{
+    const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f);
+    const __m512 p = _mm512_fnmadd_ps(four, d[2], d[4]), q = _mm512_fnmadd_ps(four, d[1], d[3]);
+    const __m512 r = _mm512_sub_ps(d[4], d[2]);
+    const __m512 s = _mm512_add_ps(_mm512_sub_ps(d[3], d[1]), _mm512_sub_ps(d[3], d[1]));
+    t[0] = _mm512_add_ps(_mm512_fnmadd_ps(five, d[2], _mm512_mul_ps(four, d[0])), d[4]);
+    t[1] = _mm512_add_ps(p, q);
+    t[2] = _mm512_sub_ps(p, q);
+    t[3] = _mm512_add_ps(r, s);
+    t[4] = _mm512_sub_ps(r, s);
+    t[5] = _mm512_add_ps(_mm512_fnmadd_ps(five, d[3], _mm512_mul_ps(four, d[1])), d[5]);
+}
+
+INLINE void at6(const __m512 m[6], __m512 o[4])
+{
+    const __m512 a = _mm512_add_ps(m[1], m[2]), b = _mm512_sub_ps(m[1], m[2]);
+    const __m512 c = _mm512_add_ps(m[3], m[4]), d = _mm512_sub_ps(m[3], m[4]);
+    o[0] = _mm512_add_ps(_mm512_add_ps(m[0], a), c);
+    o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), d, b);
+    o[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), c, a);
+    o[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d, b), m[5]);
+}
+
+static __mmask16 lanes(int64_t n)
+{
+    return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+}
+
+void cpu_wino_input_avx512(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
+                           float *tmp);
+void cpu_wino_output_avx512(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
+                            float bias, const struct ir_act *act);
+
+void cpu_wino_input_avx512(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
+                           float *tmp)
+{
+    const int64_t wb = cpu_wino_row_width(p), groups = (p->tw + 15) / 16;
+    const int64_t copy = p->w < wb - p->pl ? p->w : wb - p->pl;
+    /* lane j of phase r reads column 4j + r of a 32-column pair */
+    __m512i ph[4];
+    for (int r = 0; r < 4; r++) {
+        int32_t idx[16];
+        for (int j = 0; j < 16; j++) idx[j] = (4 * j + r) & 31;
+        ph[r] = _mm512_loadu_si512(idx);
+    }
+    for (int64_t ty = 0; ty < p->th; ty++) {
+        for (int r = 0; r < 6; r++) {
+            float *row = tmp + r * wb;
+            const int64_t iy = 4 * ty - p->pt + r;
+            memset(row, 0, sizeof(float) * (size_t)wb);
+            if (iy >= 0 && iy < p->h && copy > 0)
+                memcpy(row + p->pl, x + iy * p->w, sizeof(float) * (size_t)copy);
+        }
+        for (int64_t gi = 0; gi < groups; gi++) {
+            __m512 t[6][6]; /* t[row][k]: the rows transformed along x */
+            for (int r = 0; r < 6; r++) {
+                const float *row = tmp + r * wb + 64 * gi;
+                const __m512 r0 = _mm512_loadu_ps(row), r1 = _mm512_loadu_ps(row + 16);
+                const __m512 r2 = _mm512_loadu_ps(row + 32), r3 = _mm512_loadu_ps(row + 48);
+                const __m512 r4 = _mm512_loadu_ps(row + 64);
+                __m512 d[6];
+                for (int c = 0; c < 4; c++) {
+                    const __m512 lo = _mm512_permutex2var_ps(r0, ph[c], r1);
+                    const __m512 hi = _mm512_permutex2var_ps(r2, ph[c], r3);
+                    d[c] = _mm512_shuffle_f32x4(lo, hi, 0x44);
+                }
+                const __m512i n4 = _mm512_castps_si512(r4);
+                d[4] = _mm512_castsi512_ps(_mm512_alignr_epi32(n4, _mm512_castps_si512(d[0]), 1));
+                d[5] = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_alignr_epi32(n4, n4, 1),
+                                                               _mm512_castps_si512(d[1]), 1));
+                bt6(d, t[r]);
+            }
+            const int64_t t0 = ty * p->tw + gi * 16;
+            const __mmask16 mk = lanes(p->tw - gi * 16);
+            for (int k = 0; k < 6; k++) {
+                const __m512 col[6] = { t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k] };
+                __m512 out[6];
+                bt6(col, out);
+                for (int i = 0; i < 6; i++)
+                    _mm512_mask_storeu_ps(v + (size_t)(i * 6 + k) * vs + t0, mk, out[i]);
+            }
+        }
+    }
+}
+
+void cpu_wino_output_avx512(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
+                            float bias, const struct ir_act *act)
+{
+    const int64_t groups = (p->tw + 15) / 16;
+    const int kind = act->kind;
+    const bool simd = kind == IR_ACT_NONE || kind == IR_ACT_RELU || kind == IR_ACT_CLIP ||
+                      kind == IR_ACT_LEAKY_RELU;
+    const __m512 vb = _mm512_set1_ps(bias), lo = _mm512_set1_ps(act->a),
+                 hi = _mm512_set1_ps(act->b), zero = _mm512_setzero_ps();
+    /* interleave: pairs (c, c+1) of lanes j..j+7, then pairs of pairs */
+    __m512i pair_lo, pair_hi, quad_lo, quad_hi;
+    {
+        int32_t a[16], b[16], c[16], d[16];
+        for (int j = 0; j < 8; j++)
+            for (int e = 0; e < 2; e++) {
+                a[2 * j + e] = e * 16 + j;
+                b[2 * j + e] = e * 16 + 8 + j;
+            }
+        for (int j = 0; j < 4; j++)
+            for (int e = 0; e < 4; e++) {
+                c[4 * j + e] = e < 2 ? 2 * j + e : 16 + 2 * j + e - 2;
+                d[4 * j + e] = e < 2 ? 8 + 2 * j + e : 24 + 2 * j + e - 2;
+            }
+        pair_lo = _mm512_loadu_si512(a);
+        pair_hi = _mm512_loadu_si512(b);
+        quad_lo = _mm512_loadu_si512(c);
+        quad_hi = _mm512_loadu_si512(d);
+    }
+    for (int64_t ty = 0; ty < p->th; ty++) {
+        for (int64_t gi = 0; gi < groups; gi++) {
+            const int64_t t0 = ty * p->tw + gi * 16;
+            const __mmask16 mk = lanes(p->tw - gi * 16);
+            __m512 z[4][6]; /* columns transformed: z[out row][k] */
+            for (int k = 0; k < 6; k++) {
+                __m512 col[6], o[4];
+                for (int i = 0; i < 6; i++)
+                    col[i] = _mm512_maskz_loadu_ps(mk, m + (size_t)(i * 6 + k) * ms + t0);
+                at6(col, o);
+                for (int r = 0; r < 4; r++) z[r][k] = o[r];
+            }
+            const int64_t x0 = 64 * gi, cols = p->ow - x0;
+            for (int r = 0; r < 4; r++) {
+                const int64_t oy = 4 * ty + r;
+                if (oy >= p->oh) break;
+                __m512 o[4];
+                at6(z[r], o);
+                for (int c = 0; c < 4; c++) {
+                    __m512 val = _mm512_add_ps(o[c], vb);
+                    if (kind == IR_ACT_RELU) val = _mm512_max_ps(val, zero);
+                    if (kind == IR_ACT_CLIP) val = _mm512_min_ps(_mm512_max_ps(val, lo), hi);
+                    if (kind == IR_ACT_LEAKY_RELU)
+                        val = _mm512_mask_mul_ps(val, _mm512_cmp_ps_mask(val, zero, _CMP_LT_OQ),
+                                                 val, lo);
+                    o[c] = val;
+                }
+                const __m512 l01 = _mm512_permutex2var_ps(o[0], pair_lo, o[1]);
+                const __m512 h01 = _mm512_permutex2var_ps(o[0], pair_hi, o[1]);
+                const __m512 l23 = _mm512_permutex2var_ps(o[2], pair_lo, o[3]);
+                const __m512 h23 = _mm512_permutex2var_ps(o[2], pair_hi, o[3]);
+                const __m512 out[4] = {
+                    _mm512_permutex2var_ps(l01, quad_lo, l23),
+                    _mm512_permutex2var_ps(l01, quad_hi, l23),
+                    _mm512_permutex2var_ps(h01, quad_lo, h23),
+                    _mm512_permutex2var_ps(h01, quad_hi, h23),
+                };
+                float *dst = y + oy * p->ow + x0;
+                for (int q = 0; q < 4; q++)
+                    if (cols > 16 * q)
+                        _mm512_mask_storeu_ps(dst + 16 * q, lanes(cols - 16 * q), out[q]);
+            }
+        }
+    }
+    if (!simd) ir_act_apply(act, y, (size_t)(p->oh * p->ow));
+}
+
+const struct cpu_wino_fns cpu_wino_avx512 = { cpu_wino_input_avx512, cpu_wino_output_avx512 };
