@@ -36,7 +36,8 @@ struct conv_kernel {
     int64_t k;             /* GEMM depth: cg * kh * kw */
     bool plain;            /* 1x1, stride 1, no padding: X_col is X */
     const struct cpu_ukernel *uk;
-    float *wp; /* packed weights, wp_group floats per group */
+    float *wp;    /* packed weights, wp_group floats per group */
+    int32_t *tab; /* CONV_GEMM_T: the im2col offsets (cpu_pack_conv_table) */
     size_t wp_group;
     int threads;     /* threads the product is worth */
     size_t b_stride; /* CONV_GEMM: scratch floats per thread for B blocks */
@@ -48,6 +49,7 @@ static void conv_kernel_free(void *p)
     struct conv_kernel *k = p;
     if (!k) return;
     ir_free(k->wp);
+    ir_free(k->tab);
     free(k);
 }
 
@@ -102,7 +104,7 @@ static void conv_source(const struct conv_kernel *k, const float *xg, struct cpu
         return;
     }
     *cv = (struct cpu_pack_conv){ xg,    k->h,  k->w,  k->oh, k->ow, k->kh, k->kw,
-                                  k->sh, k->sw, k->dh, k->dw, k->pt, k->pl };
+                                  k->sh, k->sw, k->dh, k->dw, k->pt, k->pl, k->tab };
     *fn = k->uk->pack_conv;
     *src = cv;
 }
@@ -291,6 +293,16 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     conv_plan(m, k);
     int rc = conv_pack_weights(k, m->slots[n->in[1]].data);
     if (rc < 0) return rc;
+    if (k->mode == CONV_GEMM_T && !k->plain) {
+        /* rows of a small plane are shorter than a vector: gather instead */
+        struct cpu_pack_conv cv;
+        struct cpu_pack_mat mat;
+        cpu_pack_fn fn;
+        const void *src;
+        conv_source(k, NULL, &cv, &mat, &fn, &src);
+        k->tab = cpu_pack_conv_table(&cv);
+        if (!k->tab) return -ENOMEM;
+    }
     cpu_const_drop(m, g, n->in[1]);
     static const char *const names[2][3] = {
         { "conv_gemm_generic", "conv_gemm_avx2", "conv_gemm_avx512" },

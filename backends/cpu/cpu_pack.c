@@ -16,6 +16,16 @@ static inline void run_zero(float *d, int64_t len)
     if (len > 0) memset(d, 0, sizeof(float) * (size_t)len);
 }
 
+static inline void run_copy_s2(float *d, const float *s, int64_t len)
+{
+    for (int64_t q = 0; q < len; q++) d[q] = s[2 * q];
+}
+
+static inline void run_gather(float *d, const float *s, const int32_t *idx, int64_t len)
+{
+    for (int64_t q = 0; q < len; q++) d[q] = idx[q] < 0 ? 0.0f : s[idx[q]];
+}
+
 #define PACK_FN(name) name
 #include "cpu_pack_impl.h"
 
@@ -35,6 +45,24 @@ void cpu_pack_nk(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj
             for (int64_t kk = 0; kk < kc; kk++) d[kk * w + jj] = mat->scale * row[kk];
         }
     }
+}
+
+int32_t *cpu_pack_conv_table(const struct cpu_pack_conv *cv)
+{
+    const int64_t taps = cv->kh * cv->kw, n = cv->oh * cv->ow;
+    if (cv->h * cv->w > INT32_MAX) return NULL;
+    int32_t *tab = ir_alloc(sizeof(int32_t) * (size_t)(taps * n));
+    if (!tab) return NULL;
+    for (int64_t r = 0; r < taps; r++) {
+        const int64_t ki = r / cv->kw, kj = r % cv->kw;
+        for (int64_t j = 0; j < n; j++) {
+            const int64_t iy = (j / cv->ow) * cv->sh - cv->pt + ki * cv->dh;
+            const int64_t ix = (j % cv->ow) * cv->sw - cv->pl + kj * cv->dw;
+            bool in = iy >= 0 && iy < cv->h && ix >= 0 && ix < cv->w;
+            tab[r * n + j] = in ? (int32_t)(iy * cv->w + ix) : -1;
+        }
+    }
+    return tab;
 }
 
 size_t cpu_pack_size(int64_t k, int64_t n, int w)

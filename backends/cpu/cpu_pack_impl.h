@@ -1,7 +1,12 @@
 /* The run-time packing loops (see cpu_sgemm.h), written once and compiled per
  * ISA level: the file including this defines PACK_FN(name) (the suffixed
- * function name) and two inline helpers over at most `len` <= 64 floats,
+ * function name) and inline helpers over at most `len` <= 64 floats,
  *   static inline void run_copy(float *d, const float *s, int64_t len);
+ *   static inline void run_copy_s2(float *d, const float *s, int64_t len);
+ *       d[q] = s[2q], reading nothing past s[2 * len - 2]
+ *   static inline void run_gather(float *d, const float *s, const int32_t *idx,
+ *                                 int64_t len);
+ *       d[q] = idx[q] < 0 ? 0 : s[idx[q]]
  *   static inline void run_zero(float *d, int64_t len);
  * which is all that differs between the levels. */
 
@@ -13,6 +18,12 @@ static inline int64_t pack_min(int64_t a, int64_t b)
 static inline int64_t pack_clamp(int64_t v, int64_t lo, int64_t hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The first q >= 0 with ix + q * s >= lim (s > 0). */
+static inline int64_t pack_first(int64_t ix, int64_t s, int64_t lim)
+{
+    return ix >= lim ? 0 : (lim - ix + s - 1) / s;
 }
 
 /* Zero columns [nj % w, w) of the last panel, row kk. */
@@ -42,10 +53,31 @@ void PACK_FN(cpu_pack_kn)(const void *src, int64_t k0, int64_t kc, int64_t j0, i
     }
 }
 
+/* Columns from a table of plane offsets (cpu_pack_conv.tab): for small
+ * output planes, where runs along a row are shorter than a vector. */
+static void PACK_FN(pack_conv_table)(const struct cpu_pack_conv *cv, int64_t k0, int64_t kc,
+                                     int64_t j0, int64_t nj, int w, float *dst)
+{
+    const int64_t taps = cv->kh * cv->kw, plane = cv->h * cv->w, n = cv->oh * cv->ow;
+    const int64_t ntp = (nj + w - 1) / w;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const int64_t k = k0 + kk;
+        const float *xc = cv->x + (k / taps) * plane;
+        const int32_t *idx = cv->tab + (k % taps) * n + j0;
+        for (int64_t t = 0; t < ntp; t++)
+            run_gather(dst + t * kc * w + kk * w, xc, idx + t * w, pack_min(w, nj - t * w));
+        pack_tail(dst, kk, kc, nj, w);
+    }
+}
+
 void PACK_FN(cpu_pack_conv)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
                             float *dst)
 {
     const struct cpu_pack_conv *cv = src;
+    if (cv->tab) {
+        PACK_FN(pack_conv_table)(cv, k0, kc, j0, nj, w, dst);
+        return;
+    }
     const int64_t taps = cv->kh * cv->kw, plane = cv->h * cv->w;
     const int64_t end = j0 + nj;
     for (int64_t kk = 0; kk < kc; kk++) {
@@ -61,20 +93,19 @@ void PACK_FN(cpu_pack_conv)(const void *src, int64_t k0, int64_t kc, int64_t j0,
             if (iy < 0 || iy >= cv->h) {
                 run_zero(d, len);
             } else {
+                /* columns [a, b) of the run read inside the row */
                 const float *xr = xc + iy * cv->w;
-                const int64_t ix = ox * cv->sw + xoff;
-                if (cv->sw == 1) {
-                    /* columns [a, b) of the run read inside the row */
-                    const int64_t a = pack_clamp(-ix, 0, len), b = pack_clamp(cv->w - ix, a, len);
-                    if (a) run_zero(d, a);
+                const int64_t ix = ox * cv->sw + xoff, sw = cv->sw;
+                const int64_t a = pack_min(pack_first(ix, sw, 0), len);
+                const int64_t b = pack_clamp(pack_first(ix, sw, cv->w), a, len);
+                if (a) run_zero(d, a);
+                if (sw == 1)
                     run_copy(d + a, xr + ix + a, b - a);
-                    if (b < len) run_zero(d + b, len - b);
-                } else {
-                    for (int64_t q = 0; q < len; q++) {
-                        const int64_t xx = ix + q * cv->sw;
-                        d[q] = xx >= 0 && xx < cv->w ? xr[xx] : 0.0f;
-                    }
-                }
+                else if (sw == 2)
+                    run_copy_s2(d + a, xr + ix + 2 * a, b - a);
+                else
+                    for (int64_t q = a; q < b; q++) d[q] = xr[ix + q * sw];
+                if (b < len) run_zero(d + b, len - b);
             }
             j += len;
             col += len;

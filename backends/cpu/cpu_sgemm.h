@@ -107,6 +107,9 @@ struct cpu_pack_conv {
     int64_t h, w;   /* input plane */
     int64_t oh, ow; /* output plane */
     int64_t kh, kw, sh, sw, dh, dw, pt, pl;
+    /* optional: tab[tap * oh * ow + j], the plane offset column j reads at
+     * that tap, -1 in the padding (cpu_pack_conv_table) */
+    const int32_t *tab;
 };
 void cpu_pack_conv(const void *conv, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
                    float *dst);
@@ -125,6 +128,10 @@ void cpu_pack_conv_avx512(const void *conv, int64_t k0, int64_t kc, int64_t j0, 
  * node reads it or it is a graph output: weights live once, packed. */
 struct cpu_model;
 void cpu_const_drop(struct cpu_model *m, const struct ir_graph *g, int v);
+
+/* The offset table of cpu_pack_conv for cv's geometry (ir_alloc'd, NULL when
+ * out of memory or when the plane is too large for int32 offsets). */
+int32_t *cpu_pack_conv_table(const struct cpu_pack_conv *cv);
 
 /* Floats a whole K x N operand takes packed in panels of width w. */
 size_t cpu_pack_size(int64_t k, int64_t n, int w);
