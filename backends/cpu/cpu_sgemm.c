@@ -160,6 +160,22 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
             }
             t.flags = (k0 > 0 || g->accumulate ? CPU_TILE_ACC : 0) |
                       (k0 + kb >= g->k ? CPU_TILE_LAST : 0);
+            /* A packed B block comes from memory once, while the first row
+             * panel sweeps it: the other panels' tiles prefetch the next
+             * block, a slice each. */
+            const char *bnext = NULL;
+            int64_t bslice = 0;
+            if (g->b && !g->ldb) {
+                int64_t nk0 = k0 + kb, nj0 = j0;
+                if (nk0 >= g->k) nk0 = 0, nj0 = j0 + nc;
+                if (nj0 < n_end) {
+                    int64_t ntiles = (p1 - p0 - 1) * ((nj + nr - 1) / nr);
+                    int64_t lines = (imin(nc, n_end - nj0) + nr - 1) / nr * kb * nr / 16;
+                    bnext = (const char *)(g->b + (nj0 / nr) * g->k * nr + nk0 * nr);
+                    bslice = ntiles > 0 ? (lines + ntiles - 1) / ntiles : 0;
+                }
+            }
+            int64_t tile_index = 0;
             for (int64_t p = p0; p < p1; p++) {
                 const int64_t i0 = p * mr;
                 const float *ap = g->a + p * g->k * mr + k0 * mr;
@@ -169,6 +185,16 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
                     t.c = g->c + i0 * g->ldc + j0 + jj;
                     t.nr = (int)imin(nr, nj - jj);
                     t.bias_col = g->bias_col ? g->bias_col + j0 + jj : NULL;
+                    if (jj == 0 && p + 1 < p1) {
+                        /* the next A panel's block, while this one sweeps */
+                        t.pf = (const char *)(ap + g->k * mr);
+                        t.pf_lines = kb * mr / 16;
+                    } else if (bnext && p > p0) {
+                        t.pf = bnext + 64 * bslice * tile_index++;
+                        t.pf_lines = bslice;
+                    } else {
+                        t.pf_lines = 0;
+                    }
                     uk->tile(kb, ap, bb + (jj / nr) * bstride, &t);
                 }
             }

@@ -42,6 +42,11 @@ struct cpu_tile {
     const float *bias_row; /* row i adds bias_row[i]; NULL for none */
     const float *bias_col; /* column j adds bias_col[j]; NULL for none */
     const struct ir_act *act;
+    /* Data the next calls will read from memory (the next A panel, a slice
+     * of the next B block): the kernel prefetches one line of it per k step,
+     * so the stream overlaps this tile's arithmetic. */
+    const char *pf;
+    int64_t pf_lines;
 };
 
 /* tile += A panel (kc x mr) times B panel (kc x nr), over the kernel's full

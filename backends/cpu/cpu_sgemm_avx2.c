@@ -53,7 +53,10 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
         for (int v = 0; v < NVMAX; v++) acc[i][v] = _mm256_setzero_ps();
 
     const int64_t ldb = t->ldb;
+    const char *pf = t->pf;
+    const int64_t pfn = t->pf_lines < kc ? t->pf_lines : kc;
     for (int64_t k = 0; k < kc; k++) {
+        if (k < pfn) _mm_prefetch(pf + 64 * k, _MM_HINT_T0);
         __m256 bv[NVMAX];
 #pragma GCC unroll 2
         for (int v = 0; v < NVMAX; v++)
