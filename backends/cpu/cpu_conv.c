@@ -37,7 +37,7 @@ struct conv_kernel {
     bool plain;            /* 1x1, stride 1, no padding: X_col is X */
     const struct cpu_ukernel *uk;
     float *wp;    /* packed weights, wp_group floats per group */
-    int32_t *tab; /* CONV_GEMM_T: the im2col offsets (cpu_pack_conv_table) */
+    int32_t *tab; /* small planes: the im2col offsets (cpu_pack_conv_table) */
     size_t wp_group;
     int threads;     /* threads the product is worth */
     size_t b_stride; /* CONV_GEMM: scratch floats per thread for B blocks */
@@ -294,8 +294,9 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     conv_plan(m, k);
     int rc = conv_pack_weights(k, m->slots[n->in[1]].data);
     if (rc < 0) return rc;
-    if (k->mode == CONV_GEMM_T && !k->plain) {
-        /* rows of a small plane are shorter than a vector: gather instead */
+    if (!k->plain && k->ow < 32) {
+        /* output rows shorter than two vectors make runs too short to copy
+         * well: gather through a table of offsets instead */
         struct cpu_pack_conv cv;
         struct cpu_pack_mat mat;
         cpu_pack_fn fn;

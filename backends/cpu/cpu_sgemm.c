@@ -94,13 +94,21 @@ static int64_t ceil_div(int64_t a, int64_t b)
 }
 
 /* kc: k split evenly into blocks of at most kc_max; nc: whole panels of B
- * filling the L2 budget at that depth. */
+ * filling the L2 budget at that depth, the columns split evenly into blocks
+ * of that size. Every column block reads all of A again, so when the columns
+ * fit the budget at a depth still worth a k block (128), the blocks get
+ * shallower instead. */
 static void blocking(const struct cpu_ukernel *uk, int64_t n, int64_t k, int64_t *kc, int64_t *nc)
 {
-    *kc = ceil_div(k, ceil_div(k, uk->kc_max));
-    int64_t cols = (int64_t)(uk->l2_block / (sizeof(float) * (size_t)*kc)) / uk->nr * uk->nr;
+    const int64_t npad = ceil_div(n, uk->nr) * uk->nr;
+    const int64_t budget = (int64_t)(uk->l2_block / sizeof(float));
+    int64_t kmax = uk->kc_max;
+    if (npad * uk->kc_max > budget && npad * 128 <= budget) kmax = budget / npad;
+    *kc = ceil_div(k, ceil_div(k, kmax));
+    int64_t cols = budget / *kc / uk->nr * uk->nr;
     if (cols < uk->nr) cols = uk->nr;
-    *nc = imin(cols, ceil_div(n, uk->nr) * uk->nr);
+    const int64_t nblocks = ceil_div(npad, cols);
+    *nc = ceil_div(ceil_div(npad, nblocks), uk->nr) * uk->nr;
 }
 
 size_t cpu_sgemm_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
