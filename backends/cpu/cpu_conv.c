@@ -179,21 +179,17 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
     return 0;
 }
 
-/* Share of a dimension's work that is useful when it is cut in units of u. */
-static double fill(int64_t n, int64_t u)
-{
-    return (double)n / (double)(((n + u - 1) / u) * u);
-}
-
 static void conv_plan(struct cpu_model *m, struct conv_kernel *k)
 {
-    const struct cpu_ukernel *uk = k->uk;
     const int64_t plane = k->oh * k->ow;
-    const int lanes = uk->nr >= 16 && uk->nr % 16 == 0 ? 16 : 8;
-    double direct = fill(k->mg, uk->mr) * fill(plane, lanes);
-    double transposed = fill(plane, uk->mr) * fill(k->mg, lanes);
-    /* the transposition back costs a few percent on small planes */
-    k->mode = transposed > 1.06 * direct ? CONV_GEMM_T : CONV_GEMM;
+    double direct, transposed;
+    const struct cpu_ukernel *ud = cpu_ukernel_for(m->be->isa, k->mg, plane, &direct);
+    const struct cpu_ukernel *ut = cpu_ukernel_for(m->be->isa, plane, k->mg, &transposed);
+    /* packing the input whole and transposing the result back cost about
+     * 10% (measured at 14x14) */
+    k->mode = transposed > 1.12 * direct ? CONV_GEMM_T : CONV_GEMM;
+    k->uk = k->mode == CONV_GEMM_T ? ut : ud;
+    const struct cpu_ukernel *uk = k->uk;
     int threads = m->be->threads;
     size_t need;
     if (k->mode == CONV_GEMM) {

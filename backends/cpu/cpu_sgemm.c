@@ -81,6 +81,51 @@ const struct cpu_ukernel *cpu_ukernel_get(int isa)
     return &cpu_ukernel_generic;
 }
 
+const struct cpu_ukernel *const *cpu_ukernel_shapes(int isa, int *n)
+{
+#if defined(__x86_64__)
+    static const struct cpu_ukernel *const avx512[] = { &cpu_ukernel_avx512,
+                                                        &cpu_ukernel_avx512_7x48 };
+    static const struct cpu_ukernel *const avx2[] = { &cpu_ukernel_avx2 };
+    if (isa >= CPU_ISA_AVX512) {
+        *n = 2;
+        return avx512;
+    }
+    if (isa >= CPU_ISA_AVX2) {
+        *n = 1;
+        return avx2;
+    }
+#else
+    (void)isa;
+#endif
+    static const struct cpu_ukernel *const generic[] = { &cpu_ukernel_generic };
+    *n = 1;
+    return generic;
+}
+
+static double fill_of(int64_t n, int64_t u)
+{
+    return (double)n / (double)(((n + u - 1) / u) * u);
+}
+
+const struct cpu_ukernel *cpu_ukernel_for(int isa, int64_t rows, int64_t cols, double *fill)
+{
+    int n;
+    const struct cpu_ukernel *const *shapes = cpu_ukernel_shapes(isa, &n);
+    const struct cpu_ukernel *best = shapes[0];
+    double best_fill = 0;
+    for (int i = 0; i < n; i++) {
+        const int lanes = shapes[i]->nr % 16 == 0 ? 16 : 8;
+        double f = fill_of(rows, shapes[i]->mr) * fill_of(cols, lanes);
+        if (f > best_fill * 1.02) { /* the main shape unless another is clearly better */
+            best = shapes[i];
+            best_fill = f;
+        }
+    }
+    if (fill) *fill = best_fill;
+    return best;
+}
+
 /* --- blocking and threads ----------------------------------------------- */
 
 static int64_t imin(int64_t a, int64_t b)

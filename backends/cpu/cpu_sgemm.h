@@ -66,7 +66,7 @@ struct cpu_ukernel {
     int kc_max;       /* deepest k block: an A panel of kc_max * mr floats stays in L1 */
     size_t l2_block;  /* bytes of a packed B block (kc x nc) kept hot in L2 */
     cpu_tile_fn tile;
-    cpu_gemv_fn gemv;
+    cpu_gemv_fn gemv; /* NULL in a level's extra shapes (cpu_ukernel_shapes) */
     /* run-time packing at this level (cpu_pack_kn, cpu_pack_conv below) */
     void (*pack_kn)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
                     float *dst);
@@ -79,7 +79,16 @@ const struct cpu_ukernel *cpu_ukernel_get(int isa);
 
 extern const struct cpu_ukernel cpu_ukernel_generic;
 extern const struct cpu_ukernel cpu_ukernel_avx2;
-extern const struct cpu_ukernel cpu_ukernel_avx512;
+extern const struct cpu_ukernel cpu_ukernel_avx512, cpu_ukernel_avx512_7x48;
+
+/* The register-tile shapes of a level, its main one (cpu_ukernel_get) first;
+ * *n gets their count. A product picks the one whose tiles its rows fill
+ * best (cpu_ukernel_for). */
+const struct cpu_ukernel *const *cpu_ukernel_shapes(int isa, int *n);
+/* The shape of the level that wastes least on a product of this many rows
+ * and columns (columns counted in 16-lane vectors, rows in tiles), and that
+ * fill in (0, 1]. */
+const struct cpu_ukernel *cpu_ukernel_for(int isa, int64_t rows, int64_t cols, double *fill);
 
 /* Applies t->act to a stored finished tile, row by row: for the activations
  * a kernel does not evaluate in registers (sigmoid, tanh, hard-swish...). */

@@ -1,6 +1,8 @@
 /* AVX-512 micro-kernels (cpu_sgemm.h): an 8 x 48 register tile, 24 zmm
  * accumulators fed by three vector loads of B and eight broadcasts of A per
- * k step, and a matrix-vector kernel for batch-1 fully connected layers.
+ * k step; a 7 x 48 one for products with 7, 49 or 196 rows (7x7 and 14x14
+ * planes run transposed, a plane row per tile row); and a matrix-vector kernel
+ * for batch-1 fully connected layers.
  * Zen 5 and the Intel server cores run two 512-bit FMAs per cycle, so this
  * level doubles the AVX2 rate there; where a 512-bit FMA is split in two
  * halves, the 32 registers and masked edges still keep it ahead. */
@@ -43,8 +45,10 @@ INLINE __m512 act_vec(__m512 x, int kind, __m512 lo, __m512 hi)
     }
 }
 
+/* The register tile: mr rows, nv vectors of 16 columns (both constant
+ * after inlining, so every acc[i][v] lives in a register). */
 INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu_tile *t,
-                    const int nv)
+                    const int mr, const int nv)
 {
     __m512 acc[MR][NVMAX];
 #pragma GCC unroll 8
@@ -63,12 +67,13 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
             bv[v] = v < nv ? _mm512_loadu_ps(b + 16 * v) : _mm512_setzero_ps();
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
+            if (i >= mr) break;
             const __m512 ai = _mm512_set1_ps(a[i]);
 #pragma GCC unroll 3
             for (int v = 0; v < NVMAX; v++)
                 if (v < nv) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
-        a += MR;
+        a += mr;
         b += ldb;
     }
 
@@ -87,7 +92,7 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
     }
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++) {
-        if (i >= t->mr) break;
+        if (i >= mr || i >= t->mr) break;
         float *c = t->c + i * t->ldc;
         const __m512 br = _mm512_set1_ps(last && t->bias_row ? t->bias_row[i] : 0.0f);
 #pragma GCC unroll 3
@@ -108,11 +113,21 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
 static void tile(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
     if (t->nr > 32)
-        tile_nv(kc, a, b, t, 3);
+        tile_nv(kc, a, b, t, 8, 3);
     else if (t->nr > 16)
-        tile_nv(kc, a, b, t, 2);
+        tile_nv(kc, a, b, t, 8, 2);
     else
-        tile_nv(kc, a, b, t, 1);
+        tile_nv(kc, a, b, t, 8, 1);
+}
+
+static void tile_7x48(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
+{
+    if (t->nr > 32)
+        tile_nv(kc, a, b, t, 7, 3);
+    else if (t->nr > 16)
+        tile_nv(kc, a, b, t, 7, 2);
+    else
+        tile_nv(kc, a, b, t, 7, 1);
 }
 
 static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y, const float *bias,
@@ -160,6 +175,19 @@ const struct cpu_ukernel cpu_ukernel_avx512 = {
     .l2_block = 384 * 1024,
     .tile = tile,
     .gemv = gemv,
+    .pack_kn = cpu_pack_kn_avx512,
+    .pack_conv = cpu_pack_conv_avx512,
+};
+
+const struct cpu_ukernel cpu_ukernel_avx512_7x48 = {
+    .name = "avx512",
+    .isa = CPU_ISA_AVX512,
+    .mr = 7,
+    .nr = 48,
+    .kc_max = 512,
+    .l2_block = 384 * 1024,
+    .tile = tile_7x48,
+    .gemv = NULL,
     .pack_kn = cpu_pack_kn_avx512,
     .pack_conv = cpu_pack_conv_avx512,
 };
