@@ -20,10 +20,14 @@ static inline int64_t pack_clamp(int64_t v, int64_t lo, int64_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* The first q >= 0 with ix + q * s >= lim (s > 0). */
+/* The first q >= 0 with ix + q * s >= lim (s > 0); strides 1 and 2, the
+ * common ones, without a division. */
 static inline int64_t pack_first(int64_t ix, int64_t s, int64_t lim)
 {
-    return ix >= lim ? 0 : (lim - ix + s - 1) / s;
+    if (ix >= lim) return 0;
+    if (s == 1) return lim - ix;
+    if (s == 2) return (lim - ix + 1) >> 1;
+    return (lim - ix + s - 1) / s;
 }
 
 /* Zero columns [nj % w, w) of the last panel, row kk. */
@@ -79,16 +83,17 @@ void PACK_FN(cpu_pack_conv)(const void *src, int64_t k0, int64_t kc, int64_t j0,
         return;
     }
     const int64_t taps = cv->kh * cv->kw, plane = cv->h * cv->w;
-    const int64_t end = j0 + nj;
+    const int64_t end = j0 + nj, oy0 = j0 / cv->ow, ox0 = j0 % cv->ow;
     for (int64_t kk = 0; kk < kc; kk++) {
         const int64_t k = k0 + kk, c = k / taps, r = k % taps;
         const int64_t yoff = (r / cv->kw) * cv->dh - cv->pt, xoff = (r % cv->kw) * cv->dw - cv->pl;
         const float *xc = cv->x + c * plane;
-        int64_t j = j0, col = 0, oy = j0 / cv->ow, ox = j0 % cv->ow;
+        int64_t j = j0, oy = oy0, ox = ox0;
+        float *panel = dst + kk * w; /* row kk of the current panel */
+        int64_t jj = 0;              /* column in it */
         while (j < end) {
-            const int64_t t = col / w, jj = col % w;
             const int64_t len = pack_min(pack_min(cv->ow - ox, end - j), w - jj);
-            float *d = dst + t * kc * w + kk * w + jj;
+            float *d = panel + jj;
             const int64_t iy = oy * cv->sh + yoff;
             if (iy < 0 || iy >= cv->h) {
                 run_zero(d, len);
@@ -108,7 +113,11 @@ void PACK_FN(cpu_pack_conv)(const void *src, int64_t k0, int64_t kc, int64_t j0,
                 if (b < len) run_zero(d + b, len - b);
             }
             j += len;
-            col += len;
+            jj += len;
+            if (jj == w) {
+                jj = 0;
+                panel += kc * w;
+            }
             ox += len;
             if (ox == cv->ow) {
                 ox = 0;
