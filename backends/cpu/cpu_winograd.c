@@ -263,7 +263,8 @@ int cpu_winograd_prepare(struct cpu_model *m, struct cpu_step *s, const struct c
         k->m_xi = (size_t)cv->m * tp;
     }
     double flops = 2.0 * 36.0 * (double)(cv->m * cv->c * tiles);
-    k->threads = flops > 4e6 ? m->be->threads : 1;
+    /* three hand-offs to the helpers per run (cpu_sgemm_threads) */
+    k->threads = flops > 24e6 ? m->be->threads : 1;
     k->v_off = 0;
     k->m_off = k->v_off + 36 * (size_t)(cv->c * k->tpad);
     k->tmp_off = k->m_off + 36 * (size_t)(cv->m * k->tpad);
