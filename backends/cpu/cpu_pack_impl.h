@@ -40,20 +40,23 @@ static inline void pack_tail(float *dst, int64_t kk, int64_t kc, int64_t nj, int
 void PACK_FN(cpu_pack_kn)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
                           float *dst)
 {
+    /* Panel by panel, so the stores run sequentially: row by row they would
+     * hop between panels a multiple of 4 KiB apart, and loads of the next
+     * source row would wait on those stores (4K aliasing). */
     const struct cpu_pack_mat *mat = src;
     const int64_t ntp = (nj + w - 1) / w;
-    for (int64_t kk = 0; kk < kc; kk++) {
-        const float *row = mat->p + (k0 + kk) * mat->ld + j0;
-        for (int64_t t = 0; t < ntp; t++) {
-            int64_t len = pack_min(w, nj - t * w);
-            float *d = dst + t * kc * w + kk * w;
+    for (int64_t t = 0; t < ntp; t++) {
+        const int64_t len = pack_min(w, nj - t * w);
+        const float *col = mat->p + k0 * mat->ld + j0 + t * w;
+        float *d = dst + t * kc * w;
+        for (int64_t kk = 0; kk < kc; kk++, col += mat->ld, d += w) {
             if (mat->scale == 1.0f) {
-                run_copy(d, row + t * w, len);
+                run_copy(d, col, len);
             } else {
-                for (int64_t q = 0; q < len; q++) d[q] = mat->scale * row[t * w + q];
+                for (int64_t q = 0; q < len; q++) d[q] = mat->scale * col[q];
             }
+            if (len < w) run_zero(d + len, w - len);
         }
-        pack_tail(dst, kk, kc, nj, w);
     }
 }
 
