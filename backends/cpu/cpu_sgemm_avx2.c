@@ -14,11 +14,12 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* Lanes [0, cols) set. */
+/* Lanes [0, cols) set; cols may be out of [0, 8]. */
 static __m256i edge_mask(int cols)
 {
     static const int32_t ramp[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
     if (cols > 8) cols = 8;
+    if (cols < 0) cols = 0;
     return _mm256_loadu_si256((const __m256i *)(ramp + 8 - cols));
 }
 
