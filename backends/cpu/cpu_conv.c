@@ -290,7 +290,7 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     conv_plan(m, k);
     int rc = conv_pack_weights(k, m->slots[n->in[1]].data);
     if (rc < 0) return rc;
-    if (!k->plain && k->ow < 32) {
+    if (!k->plain && k->ow < 32 && (k->mode == CONV_GEMM || k->ow % k->uk->mr)) {
         /* output rows shorter than two vectors make runs too short to copy
          * well: gather through a table of offsets instead */
         struct cpu_pack_conv cv;
