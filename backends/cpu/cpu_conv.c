@@ -42,6 +42,11 @@ struct conv_kernel {
     int threads;     /* threads the product is worth */
     size_t b_stride; /* CONV_GEMM: scratch floats per thread for B blocks */
     size_t c_off;    /* CONV_GEMM_T: where Y^T goes in the scratch */
+    /* CONV_GEMM_T with stride 1 and rows of whole tiles: A read in place from
+     * the input zero-padded to hpad x wpad (plain: the input itself), step k at
+     * a_off[k] (cpu_sgemm.a_off); no im2col at all */
+    int32_t *a_off;
+    int64_t hpad, wpad;
 };
 
 static void conv_kernel_free(void *p)
@@ -50,6 +55,7 @@ static void conv_kernel_free(void *p)
     if (!k) return;
     ir_free(k->wp);
     ir_free(k->tab);
+    free(k->a_off);
     free(k);
 }
 
@@ -119,6 +125,57 @@ static void transpose_out(const float *t, int64_t rows, int64_t cols, float *y)
                     y[j * rows + i] = t[i * cols + j];
 }
 
+/* The input zero-padded so that output (oy, ox) reads row oy + ki*dh,
+ * column ox + kj*dw at tap (ki, kj). */
+static void conv_pad(const struct conv_kernel *k, const float *x, float *xp)
+{
+    for (int64_t c = 0; c < k->c; c++) {
+        for (int64_t y = 0; y < k->hpad; y++) {
+            float *row = xp + (c * k->hpad + y) * k->wpad;
+            const int64_t iy = y - k->pt;
+            if (iy < 0 || iy >= k->h) {
+                memset(row, 0, sizeof(float) * (size_t)k->wpad);
+                continue;
+            }
+            memset(row, 0, sizeof(float) * (size_t)k->pl);
+            memcpy(row + k->pl, x + (c * k->h + iy) * k->w, sizeof(float) * (size_t)k->w);
+            memset(row + k->pl + k->w, 0, sizeof(float) * (size_t)(k->wpad - k->pl - k->w));
+        }
+    }
+}
+
+static void conv_run_indirect(const struct conv_kernel *k, const struct cpu_step *s,
+                              struct cpu_exec *x, const float *xb, const float *bias, float *yb)
+{
+    const int64_t plane = k->oh * k->ow;
+    float *scratch = x->scratch;
+    const float *xp = xb;
+    if (!k->plain) {
+        conv_pad(k, xb, scratch);
+        xp = scratch;
+    }
+    float *yt = scratch + k->c_off;
+    for (int64_t g = 0; g < k->group; g++) {
+        struct cpu_sgemm gm = {
+            .uk = k->uk,
+            .m = plane,
+            .n = k->mg,
+            .k = k->k,
+            .a = xp + g * k->cg * k->hpad * k->wpad,
+            .a_off = k->a_off,
+            .a_per_row = k->ow / k->uk->mr,
+            .a_row = k->wpad,
+            .b = k->wp + (size_t)g * k->wp_group,
+            .c = yt,
+            .ldc = k->mg,
+            .bias_col = bias ? bias + g * k->mg : NULL,
+            .act = s->act,
+        };
+        cpu_sgemm_run(&gm, x->pool, k->threads, NULL, 0);
+        transpose_out(yt, plane, k->mg, yb + g * k->mg * plane);
+    }
+}
+
 static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
 {
     const struct conv_kernel *k = s->kdata;
@@ -131,6 +188,10 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
     for (int64_t b = 0; b < k->n; b++) {
         const float *xb = in + b * k->c * in_plane;
         float *yb = out + b * k->m * plane;
+        if (k->a_off) {
+            conv_run_indirect(k, s, x, xb, bias, yb);
+            continue;
+        }
         if (k->mode == CONV_DEPTHWISE) {
             conv_depthwise(k, xb, x->ptr[s->in[1]], NULL, yb);
             conv_epilogue(&s->act, bias, yb, k->m, plane);
@@ -179,6 +240,26 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
     return 0;
 }
 
+/* Whether the transposed product can read its A operand in place (see
+ * conv_kernel.a_off); sets a_off, hpad, wpad when it can. */
+static bool conv_plan_indirect(struct conv_kernel *k)
+{
+    const struct cpu_ukernel *uk = k->uk;
+    if (!uk->tile_ind || k->sh != 1 || k->sw != 1 || k->ow % uk->mr != 0) return false;
+    k->hpad = k->plain ? k->h : k->oh + (k->kh - 1) * k->dh;
+    k->wpad = k->plain ? k->w : k->ow + (k->kw - 1) * k->dw;
+    if (k->c * k->hpad * k->wpad > INT32_MAX) return false;
+    k->a_off = malloc(sizeof(int32_t) * (size_t)k->k);
+    if (!k->a_off) return false; /* the packing path needs nothing more */
+    const int64_t taps = k->kh * k->kw;
+    for (int64_t i = 0; i < k->k; i++) {
+        const int64_t c = i / taps, r = i % taps;
+        k->a_off[i] =
+            (int32_t)(c * k->hpad * k->wpad + (r / k->kw) * k->dh * k->wpad + (r % k->kw) * k->dw);
+    }
+    return true;
+}
+
 static void conv_plan(struct cpu_model *m, struct conv_kernel *k)
 {
     const int64_t plane = k->oh * k->ow;
@@ -198,7 +279,10 @@ static void conv_plan(struct cpu_model *m, struct conv_kernel *k)
         need = k->b_stride * (size_t)k->threads;
     } else {
         k->threads = cpu_sgemm_threads(plane, k->mg, k->k, threads);
-        k->c_off = (cpu_pack_size(k->k, plane, uk->mr) + 15) / 16 * 16;
+        if (conv_plan_indirect(k))
+            k->c_off = k->plain ? 0 : ((size_t)(k->c * k->hpad * k->wpad) + 15) / 16 * 16;
+        else
+            k->c_off = (cpu_pack_size(k->k, plane, uk->mr) + 15) / 16 * 16;
         need = k->c_off + (size_t)(plane * k->mg);
     }
     need *= sizeof(float);
@@ -290,7 +374,7 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     conv_plan(m, k);
     int rc = conv_pack_weights(k, m->slots[n->in[1]].data);
     if (rc < 0) return rc;
-    if (!k->plain && k->ow < 32 && (k->mode == CONV_GEMM || k->ow % k->uk->mr)) {
+    if (!k->plain && !k->a_off && k->ow < 32 && (k->mode == CONV_GEMM || k->ow % k->uk->mr)) {
         /* output rows shorter than two vectors make runs too short to copy
          * well: gather through a table of offsets instead */
         struct cpu_pack_conv cv;

@@ -232,14 +232,16 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
             int64_t tile_index = 0;
             for (int64_t p = p0; p < p1; p++) {
                 const int64_t i0 = p * mr;
-                const float *ap = g->a + p * g->k * mr + k0 * mr;
+                const float *ap =
+                    g->a_off ? g->a + (p / g->a_per_row) * g->a_row + (p % g->a_per_row) * mr
+                             : g->a + p * g->k * mr + k0 * mr;
                 t.mr = (int)imin(mr, g->m - i0);
                 t.bias_row = g->bias_row ? g->bias_row + i0 : NULL;
                 for (int64_t jj = 0; jj < nj; jj += nr) {
                     t.c = g->c + i0 * g->ldc + j0 + jj;
                     t.nr = (int)imin(nr, nj - jj);
                     t.bias_col = g->bias_col ? g->bias_col + j0 + jj : NULL;
-                    if (jj == 0 && p + 1 < p1) {
+                    if (jj == 0 && p + 1 < p1 && !g->a_off) {
                         /* the next A panel's block, while this one sweeps */
                         t.pf = (const char *)(ap + g->k * mr);
                         t.pf_lines = kb * mr / 16;
@@ -249,7 +251,10 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
                     } else {
                         t.pf_lines = 0;
                     }
-                    uk->tile(kb, ap, bb + (jj / nr) * bstride, &t);
+                    if (g->a_off)
+                        uk->tile_ind(kb, ap, g->a_off + k0, bb + (jj / nr) * bstride, &t);
+                    else
+                        uk->tile(kb, ap, bb + (jj / nr) * bstride, &t);
                 }
             }
         }

@@ -53,6 +53,11 @@ struct cpu_tile {
  * register tile. */
 typedef void (*cpu_tile_fn)(int64_t kc, const float *a, const float *b, const struct cpu_tile *t);
 
+/* The same, A read in place: its row i at step k is a[off[k] + i] (an
+ * im2col-free convolution over a padded input). */
+typedef void (*cpu_tile_ind_fn)(int64_t kc, const float *a, const int32_t *off, const float *b,
+                                const struct cpu_tile *t);
+
 /* y[j] = sum_k x[k] * B[k][j] (+ bias[j], act) for j < n, B given as packed
  * panels of nr columns (k-major, panel stride k*nr): a batch-1 fully
  * connected layer. */
@@ -66,7 +71,8 @@ struct cpu_ukernel {
     int kc_max;       /* deepest k block: an A panel of kc_max * mr floats stays in L1 */
     size_t l2_block;  /* bytes of a packed B block (kc x nc) kept hot in L2 */
     cpu_tile_fn tile;
-    cpu_gemv_fn gemv; /* NULL in a level's extra shapes (cpu_ukernel_shapes) */
+    cpu_tile_ind_fn tile_ind; /* NULL where the level has none */
+    cpu_gemv_fn gemv;         /* NULL in a level's extra shapes (cpu_ukernel_shapes) */
     /* run-time packing at this level (cpu_pack_kn, cpu_pack_conv below) */
     void (*pack_kn)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
                     float *dst);
@@ -161,6 +167,10 @@ struct cpu_sgemm {
     const struct cpu_ukernel *uk;
     int64_t m, n, k;
     const float *a;
+    /* A in place (uk->tile_ind): row panel p starts at a + (p / a_per_row) *
+     * a_row + (p % a_per_row) * mr, and step k adds a_off[k] */
+    const int32_t *a_off;
+    int64_t a_per_row, a_row;
     const float *b;
     int64_t ldb;
     cpu_pack_fn pack_b;

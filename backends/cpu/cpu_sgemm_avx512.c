@@ -46,9 +46,10 @@ INLINE __m512 act_vec(__m512 x, int kind, __m512 lo, __m512 hi)
 }
 
 /* The register tile: mr rows, nv vectors of 16 columns (both constant
- * after inlining, so every acc[i][v] lives in a register). */
-INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu_tile *t,
-                    const int mr, const int nv)
+ * after inlining, so every acc[i][v] lives in a register). With off, A is
+ * read in place: row i at step k is a[off[k] + i]. */
+INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float *b,
+                    const struct cpu_tile *t, const int mr, const int nv)
 {
     __m512 acc[MR][NVMAX];
 #pragma GCC unroll 8
@@ -65,15 +66,16 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
 #pragma GCC unroll 3
         for (int v = 0; v < NVMAX; v++)
             bv[v] = v < nv ? _mm512_loadu_ps(b + 16 * v) : _mm512_setzero_ps();
+        const float *ak = off ? a + off[k] : a;
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
             if (i >= mr) break;
-            const __m512 ai = _mm512_set1_ps(a[i]);
+            const __m512 ai = _mm512_set1_ps(ak[i]);
 #pragma GCC unroll 3
             for (int v = 0; v < NVMAX; v++)
                 if (v < nv) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
-        a += mr;
+        if (!off) a += mr;
         b += ldb;
     }
 
@@ -113,21 +115,43 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
 static void tile(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
     if (t->nr > 32)
-        tile_nv(kc, a, b, t, 8, 3);
+        tile_nv(kc, a, NULL, b, t, 8, 3);
     else if (t->nr > 16)
-        tile_nv(kc, a, b, t, 8, 2);
+        tile_nv(kc, a, NULL, b, t, 8, 2);
     else
-        tile_nv(kc, a, b, t, 8, 1);
+        tile_nv(kc, a, NULL, b, t, 8, 1);
 }
 
 static void tile_7x48(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
     if (t->nr > 32)
-        tile_nv(kc, a, b, t, 7, 3);
+        tile_nv(kc, a, NULL, b, t, 7, 3);
     else if (t->nr > 16)
-        tile_nv(kc, a, b, t, 7, 2);
+        tile_nv(kc, a, NULL, b, t, 7, 2);
     else
-        tile_nv(kc, a, b, t, 7, 1);
+        tile_nv(kc, a, NULL, b, t, 7, 1);
+}
+
+static void tile_ind(int64_t kc, const float *a, const int32_t *off, const float *b,
+                     const struct cpu_tile *t)
+{
+    if (t->nr > 32)
+        tile_nv(kc, a, off, b, t, 8, 3);
+    else if (t->nr > 16)
+        tile_nv(kc, a, off, b, t, 8, 2);
+    else
+        tile_nv(kc, a, off, b, t, 8, 1);
+}
+
+static void tile_ind_7x48(int64_t kc, const float *a, const int32_t *off, const float *b,
+                          const struct cpu_tile *t)
+{
+    if (t->nr > 32)
+        tile_nv(kc, a, off, b, t, 7, 3);
+    else if (t->nr > 16)
+        tile_nv(kc, a, off, b, t, 7, 2);
+    else
+        tile_nv(kc, a, off, b, t, 7, 1);
 }
 
 static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y, const float *bias,
@@ -174,6 +198,7 @@ const struct cpu_ukernel cpu_ukernel_avx512 = {
     .kc_max = 512,
     .l2_block = 384 * 1024,
     .tile = tile,
+    .tile_ind = tile_ind,
     .gemv = gemv,
     .pack_kn = cpu_pack_kn_avx512,
     .pack_conv = cpu_pack_conv_avx512,
@@ -187,6 +212,7 @@ const struct cpu_ukernel cpu_ukernel_avx512_7x48 = {
     .kc_max = 512,
     .l2_block = 384 * 1024,
     .tile = tile_7x48,
+    .tile_ind = tile_ind_7x48,
     .gemv = NULL,
     .pack_kn = cpu_pack_kn_avx512,
     .pack_conv = cpu_pack_conv_avx512,
