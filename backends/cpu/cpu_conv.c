@@ -266,9 +266,29 @@ static void conv_plan(struct cpu_model *m, struct conv_kernel *k)
     double direct, transposed;
     const struct cpu_ukernel *ud = cpu_ukernel_for(m->be->isa, k->mg, plane, &direct);
     const struct cpu_ukernel *ut = cpu_ukernel_for(m->be->isa, plane, k->mg, &transposed);
-    /* packing the input whole and transposing the result back cost about
-     * 10% (measured at 14x14) */
-    k->mode = transposed > 1.12 * direct ? CONV_GEMM_T : CONV_GEMM;
+
+    /* Transposed, the input is packed whole and the result transposed back,
+     * about 10% (measured at 14x14), unless its A is read in place (stride 1,
+     * output rows of whole tiles): then it packs nothing, where the direct
+     * product packs its im2col matrix. On planes over 28x28 the transposition
+     * and the scattered reads of A outweigh that (measured at 56x56). */
+    bool in_place = false;
+    if (k->sh == 1 && k->sw == 1 && plane <= 784) {
+        int n;
+        const struct cpu_ukernel *const *shapes = cpu_ukernel_shapes(m->be->isa, &n);
+        for (int i = 0; i < n && !in_place; i++) {
+            const struct cpu_ukernel *u = shapes[i];
+            if (!u->tile_ind || k->ow % u->mr) continue;
+            double f = (double)plane / (double)((plane + u->mr - 1) / u->mr * u->mr);
+            f *= (double)k->mg / (double)((k->mg + 15) / 16 * 16);
+            if (f >= 0.95 * direct && f >= transposed / 1.02) {
+                ut = u;
+                transposed = f;
+                in_place = true;
+            }
+        }
+    }
+    k->mode = transposed > 1.12 * direct || in_place ? CONV_GEMM_T : CONV_GEMM;
     k->uk = k->mode == CONV_GEMM_T ? ut : ud;
     const struct cpu_ukernel *uk = k->uk;
     int threads = m->be->threads;
