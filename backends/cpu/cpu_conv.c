@@ -41,6 +41,7 @@ struct conv_kernel {
     size_t wp_group;
     int threads;     /* threads the product is worth */
     size_t b_stride; /* CONV_GEMM: scratch floats per thread for B blocks */
+    int64_t kc;      /* the product's k blocks (cpu_sgemm_kc): packed operands' layout */
     size_t c_off;    /* CONV_GEMM_T: where Y^T goes in the scratch */
     /* CONV_GEMM_T with stride 1 and rows of whole tiles: A read in place from
      * the input zero-padded to hpad x wpad (plain: the input itself), step k at
@@ -220,7 +221,7 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
                                         .act = s->act };
                 cpu_sgemm_run(&gm, x->pool, k->threads, scratch, k->b_stride);
             } else {
-                fn(src, 0, k->k, 0, plane, k->uk->mr, scratch);
+                cpu_pack_blocked(fn, src, k->k, plane, k->uk->mr, k->kc, scratch);
                 float *yt = scratch + k->c_off;
                 struct cpu_sgemm gm = { .uk = k->uk,
                                         .m = plane,
@@ -294,10 +295,12 @@ static void conv_plan(struct cpu_model *m, struct conv_kernel *k)
     int threads = m->be->threads;
     size_t need;
     if (k->mode == CONV_GEMM) {
+        k->kc = cpu_sgemm_kc(uk, plane, k->k);
         k->threads = cpu_sgemm_threads(k->mg, plane, k->k, threads);
         k->b_stride = cpu_sgemm_scratch(uk, k->mg, plane, k->k, false);
         need = k->b_stride * (size_t)k->threads;
     } else {
+        k->kc = cpu_sgemm_kc(uk, k->mg, k->k);
         k->threads = cpu_sgemm_threads(plane, k->mg, k->k, threads);
         if (conv_plan_indirect(k))
             k->c_off = k->plain ? 0 : ((size_t)(k->c * k->hpad * k->wpad) + 15) / 16 * 16;
@@ -317,7 +320,8 @@ static int conv_pack_weights(struct conv_kernel *k, const float *w)
     if (!k->wp) return -ENOMEM;
     for (int64_t g = 0; g < k->group; g++) {
         struct cpu_pack_mat mat = { w + g * k->mg * k->k, k->k, 1.0f };
-        cpu_pack_nk(&mat, 0, k->k, 0, k->mg, width, k->wp + (size_t)g * k->wp_group);
+        cpu_pack_blocked(cpu_pack_nk, &mat, k->k, k->mg, width, k->kc,
+                         k->wp + (size_t)g * k->wp_group);
     }
     return 0;
 }

@@ -31,6 +31,7 @@ struct gemm_kernel {
     float *bias;      /* beta * C as a row or column bias, or NULL */
     bool bias_is_row; /* bias has m values (C is [M,1]) */
     bool prefill;     /* beta * C written into Y before the product */
+    int64_t kc;       /* the product's k blocks (cpu_sgemm_kc) */
     int threads;
     size_t b_off;    /* scratch: packed A at 0, B blocks from b_off */
     size_t b_stride; /* per thread */
@@ -114,10 +115,8 @@ static int gemm_run(const struct cpu_model *m, const struct cpu_step *s, struct 
     }
     /* A' [M x K] into A panels: rows of A, or columns of a transposed A */
     struct cpu_pack_mat am = { a, p->trans_a ? p->m : p->k, 1.0f };
-    if (p->trans_a)
-        uk->pack_kn(&am, 0, p->k, 0, p->m, uk->mr, scratch);
-    else
-        cpu_pack_nk(&am, 0, p->k, 0, p->m, uk->mr, scratch);
+    cpu_pack_blocked(p->trans_a ? uk->pack_kn : cpu_pack_nk, &am, p->k, p->m, uk->mr, k->kc,
+                     scratch);
     struct cpu_pack_mat bm = { x->ptr[s->in[1]], p->trans_b ? p->k : p->n, p->alpha };
     struct cpu_sgemm gm = {
         .uk = uk,
@@ -181,14 +180,16 @@ int cpu_gemm_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     const struct cpu_ukernel *uk = k->uk;
     int rc = gemm_bias(k, m, g, n);
     if (rc < 0) return rc;
+    k->kc = cpu_sgemm_kc(uk, p->n, p->k);
+    const bool gemv =
+        p->m == 1 && !k->prefill && (bv->flags & IR_VALUE_CONST) && m->slots[n->in[1]].data;
     if ((bv->flags & IR_VALUE_CONST) && m->slots[n->in[1]].data) {
         k->bp = ir_alloc(sizeof(float) * cpu_pack_size(p->k, p->n, uk->nr));
         if (!k->bp) return -ENOMEM;
+        /* the matrix-vector kernel reads each panel whole, the product by k blocks */
         struct cpu_pack_mat bm = { m->slots[n->in[1]].data, p->trans_b ? p->k : p->n, p->alpha };
-        if (p->trans_b)
-            cpu_pack_nk(&bm, 0, p->k, 0, p->n, uk->nr, k->bp);
-        else
-            cpu_pack_kn(&bm, 0, p->k, 0, p->n, uk->nr, k->bp);
+        cpu_pack_blocked(p->trans_b ? cpu_pack_nk : cpu_pack_kn, &bm, p->k, p->n, uk->nr,
+                         gemv ? p->k : k->kc, k->bp);
         cpu_const_drop(m, g, n->in[1]);
     }
     size_t need;
@@ -214,7 +215,8 @@ int cpu_gemm_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
 struct matmul_kernel {
     const struct cpu_ukernel *uk;
     struct ir_matmul_params p;
-    float *bp; /* packed B when constant and shared by every batch, else NULL */
+    float *bp;  /* packed B when constant and shared by every batch, else NULL */
+    int64_t kc; /* the product's k blocks (cpu_sgemm_kc) */
     int threads;
     size_t b_off, b_stride;
 };
@@ -259,7 +261,7 @@ static int matmul_run(const struct cpu_model *m, const struct cpu_step *s, struc
             continue;
         }
         struct cpu_pack_mat am = { a + aoff, p->k, 1.0f };
-        cpu_pack_nk(&am, 0, p->k, 0, p->m, uk->mr, scratch);
+        cpu_pack_blocked(cpu_pack_nk, &am, p->k, p->m, uk->mr, k->kc, scratch);
         struct cpu_pack_mat bm = { b + boff, p->n, 1.0f };
         struct cpu_sgemm gm = {
             .uk = uk,
@@ -294,6 +296,7 @@ int cpu_matmul_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
     k->p = *p;
     k->uk = cpu_ukernel_get(m->be->isa);
     const struct cpu_ukernel *uk = k->uk;
+    k->kc = cpu_sgemm_kc(uk, p->n, p->k);
     bool b_shared = true; /* every batch reads the same B */
     for (int d = 0; d < p->nbatch; d++)
         if (p->batch[d] > 1 && p->b_stride[d] != 0) b_shared = false;
@@ -301,8 +304,9 @@ int cpu_matmul_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
     if (b_shared && (bv->flags & IR_VALUE_CONST) && m->slots[n->in[1]].data) {
         k->bp = ir_alloc(sizeof(float) * cpu_pack_size(p->k, p->n, uk->nr));
         if (!k->bp) return -ENOMEM;
+        /* the matrix-vector kernel reads each panel whole, the product by k blocks */
         struct cpu_pack_mat bm = { m->slots[n->in[1]].data, p->n, 1.0f };
-        cpu_pack_kn(&bm, 0, p->k, 0, p->n, uk->nr, k->bp);
+        cpu_pack_blocked(cpu_pack_kn, &bm, p->k, p->n, uk->nr, p->m == 1 ? p->k : k->kc, k->bp);
         cpu_const_drop(m, g, n->in[1]);
     }
     size_t need = 0;

@@ -70,13 +70,12 @@ size_t cpu_pack_size(int64_t k, int64_t n, int w)
     return (size_t)k * (size_t)((n + w - 1) / w) * (size_t)w;
 }
 
-float *cpu_pack_weights(const float *w, int64_t rows, int64_t k, int64_t ld, int width)
+void cpu_pack_blocked(cpu_pack_fn fn, const void *src, int64_t k, int64_t n, int w, int64_t kc,
+                      float *dst)
 {
-    float *p = ir_alloc(sizeof(float) * cpu_pack_size(k, rows, width));
-    if (!p) return NULL;
-    struct cpu_pack_mat mat = { w, ld, 1.0f };
-    cpu_pack_nk(&mat, 0, k, 0, rows, width, p);
-    return p;
+    const int64_t npad = (n + w - 1) / w * w;
+    for (int64_t k0 = 0; k0 < k; k0 += kc)
+        fn(src, k0, k - k0 < kc ? k - k0 : kc, 0, n, w, dst + k0 * npad);
 }
 
 void cpu_const_drop(struct cpu_model *m, const struct ir_graph *g, int v)

@@ -156,6 +156,13 @@ static void blocking(const struct cpu_ukernel *uk, int64_t n, int64_t k, int64_t
     *nc = ceil_div(ceil_div(npad, nblocks), uk->nr) * uk->nr;
 }
 
+int64_t cpu_sgemm_kc(const struct cpu_ukernel *uk, int64_t n, int64_t k)
+{
+    int64_t kc, nc;
+    blocking(uk, n, k, &kc, &nc);
+    return kc;
+}
+
 size_t cpu_sgemm_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
                          bool b_packed)
 {
@@ -191,6 +198,7 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
     const struct cpu_ukernel *uk = g->uk;
     const int mr = uk->mr, nr = uk->nr;
     const int64_t n_end = imin(q1 * nr, g->n);
+    const int64_t mpad = ceil_div(g->m, mr) * mr, npad = ceil_div(g->n, nr) * nr;
     struct cpu_tile t = { .ldc = g->ldc, .act = &g->act };
     for (int64_t j0 = q0 * nr; j0 < n_end; j0 += nc) {
         const int64_t nj = imin(nc, n_end - j0);
@@ -203,8 +211,8 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
                 bstride = nr;
                 t.ldb = g->ldb;
             } else if (g->b) {
-                bb = g->b + (j0 / nr) * g->k * nr + k0 * nr;
-                bstride = g->k * nr;
+                bb = g->b + k0 * npad + (j0 / nr) * kb * nr;
+                bstride = kb * nr;
                 t.ldb = nr;
             } else {
                 g->pack_b(g->pack_src, k0, kb, j0, nj, nr, buf);
@@ -223,9 +231,10 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
                 int64_t nk0 = k0 + kb, nj0 = j0;
                 if (nk0 >= g->k) nk0 = 0, nj0 = j0 + nc;
                 if (nj0 < n_end) {
+                    const int64_t nkb = imin(kc, g->k - nk0);
                     int64_t ntiles = (p1 - p0 - 1) * ((nj + nr - 1) / nr);
-                    int64_t lines = (imin(nc, n_end - nj0) + nr - 1) / nr * kb * nr / 16;
-                    bnext = (const char *)(g->b + (nj0 / nr) * g->k * nr + nk0 * nr);
+                    int64_t lines = (imin(nc, n_end - nj0) + nr - 1) / nr * nkb * nr / 16;
+                    bnext = (const char *)(g->b + nk0 * npad + (nj0 / nr) * nkb * nr);
                     bslice = ntiles > 0 ? (lines + ntiles - 1) / ntiles : 0;
                 }
             }
@@ -234,7 +243,7 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
                 const int64_t i0 = p * mr;
                 const float *ap =
                     g->a_off ? g->a + (p / g->a_per_row) * g->a_row + (p % g->a_per_row) * mr
-                             : g->a + p * g->k * mr + k0 * mr;
+                             : g->a + k0 * mpad + p * kb * mr;
                 t.mr = (int)imin(mr, g->m - i0);
                 t.bias_row = g->bias_row ? g->bias_row + i0 : NULL;
                 for (int64_t jj = 0; jj < nj; jj += nr) {
@@ -243,7 +252,7 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
                     t.bias_col = g->bias_col ? g->bias_col + j0 + jj : NULL;
                     if (jj == 0 && p + 1 < p1 && !g->a_off) {
                         /* the next A panel's block, while this one sweeps */
-                        t.pf = (const char *)(ap + g->k * mr);
+                        t.pf = (const char *)(ap + kb * mr);
                         t.pf_lines = kb * mr / 16;
                     } else if (bnext && p > p0) {
                         t.pf = bnext + 64 * bslice * tile_index++;

@@ -7,7 +7,10 @@
  *   - B in panels of nr columns: panel[k*nr + j] = B[k][q*nr + j]; the kernel
  *     loads them as vectors.
  * Panels past the edge of the matrix are zero-filled, so the kernel always
- * runs full tiles and only masks what it stores.
+ * runs full tiles and only masks what it stores. An operand packed whole is
+ * stored k block by k block (cpu_sgemm_kc): block [k0, k0 + kb) at
+ * k0 * width_padded, its panels kb * width apart; so the product reads it
+ * front to back, which keeps weights streaming from memory ahead of use.
  *
  * Weights are packed once at compile time into whichever operand the layer
  * uses them as; run-time operands are packed into the instance scratch, B one
@@ -156,13 +159,18 @@ int32_t *cpu_pack_conv_table(const struct cpu_pack_conv *cv);
 /* Floats a whole K x N operand takes packed in panels of width w. */
 size_t cpu_pack_size(int64_t k, int64_t n, int w);
 
+/* Packs a whole K x N operand with fn in the blocked layout above: k blocks
+ * of kc (the last one shorter), panels of width w. */
+void cpu_pack_blocked(cpu_pack_fn fn, const void *src, int64_t k, int64_t n, int w, int64_t kc,
+                      float *dst);
+
 /* --- the blocked product (cpu_sgemm.c) ------------------------------------- */
 
 /* C[m x n] (row stride ldc) = A B, or += with accumulate; bias and act on the
- * finished tiles. A is always packed whole (panel stride k*mr). B is packed
- * whole (b, panel stride k*nr), or read in place (b with ldb > 0: row-major
- * [k][ldb], ldb >= n rounded up to 16 so whole vectors stay in the row), or,
- * when b is NULL, packed a block at a time by pack_b from pack_src. */
+ * finished tiles. A is packed whole (blocked by cpu_sgemm_kc(uk, n, k)) or
+ * read in place (a_off). B is packed whole (b, blocked the same), or read in place (b with ldb > 0:
+ * row-major [k][ldb], ldb >= n rounded up to 16 so whole vectors stay in the row), or, when b is
+ * NULL, packed a block at a time by pack_b from pack_src. */
 struct cpu_sgemm {
     const struct cpu_ukernel *uk;
     int64_t m, n, k;
@@ -196,9 +204,8 @@ void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthread
 /* The same product on the calling thread only. */
 void cpu_sgemm_run1(const struct cpu_sgemm *g, float *scratch);
 
-/* Packs a constant [rows][ld] matrix whose rows become the panel columns (a
- * weight matrix, rows = output channels) into ir_alloc'd panels of width w
- * over all k columns. NULL when out of memory. */
-float *cpu_pack_weights(const float *w, int64_t rows, int64_t k, int64_t ld, int width);
+/* The k block depth the product of n columns and depth k runs with: what
+ * operands packed whole must be blocked by (cpu_pack_blocked). */
+int64_t cpu_sgemm_kc(const struct cpu_ukernel *uk, int64_t n, int64_t k);
 
 #endif

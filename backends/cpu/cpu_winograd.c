@@ -109,9 +109,11 @@ static int wino_weights(struct wino_kernel *k, const float *w)
         free(t);
         return -ENOMEM;
     }
+    const int64_t tiles = k->cv.plane.th * k->cv.plane.tw;
+    const int64_t kc = cpu_sgemm_kc(k->uk, tiles, ci);
     for (int xi = 0; xi < 36; xi++) {
         struct cpu_pack_mat mat = { t + (size_t)xi * (size_t)(mo * ci), ci, 1.0f };
-        cpu_pack_nk(&mat, 0, ci, 0, mo, k->uk->mr, k->u + (size_t)xi * k->u_size);
+        cpu_pack_blocked(cpu_pack_nk, &mat, ci, mo, k->uk->mr, kc, k->u + (size_t)xi * k->u_size);
     }
     free(t);
     return 0;
