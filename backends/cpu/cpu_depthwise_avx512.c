@@ -1,0 +1,220 @@
+/* AVX-512 sliding-window planes: depthwise convolution, max and average
+ * pooling. 16 output columns per vector and four output rows at once, so
+ * each loaded input row feeds every output row it belongs to and four
+ * accumulator chains hide the FMA latency. Column strides 1 and 2 (the
+ * latter by loading 32 inputs and keeping the even ones with vpermt2ps).
+ *
+ * Border handling without per-element checks: a column chunk whose taps all
+ * lie inside the row loads plainly; an edge chunk loads with a lane mask per
+ * tap (masked-off lanes read nothing and hold the padding value: 0, or -inf
+ * for max), and input rows outside the plane are skipped per row. The hot
+ * 3x3 and 5x5 kernels are compiled with their size and stride fixed; other
+ * sizes and dilations run the same scheme with loops. */
+#include "cpu_eltwise_avx512.h"
+
+#include <math.h>
+
+/* The loops over rows and taps must unroll: their bounds are constants
+ * after inlining, and their arrays must live in registers. */
+#define UNROLL _Pragma("GCC unroll 32")
+#define ROWS   4
+#define KMAX   5 /* largest kernel side compiled fixed */
+
+struct win_args {
+    int op;
+    const struct cpu_window *g;
+    const struct cpu_plane *p;
+};
+
+/* The tap vector of output columns [ox, ox + 16) for input row xr at tap
+ * column offset ix (input column of lane 0), stride S. */
+AVX512_INLINE __m512 tap_load(const float *xr, int64_t ix, int S, int masked, __mmask16 m0,
+                              __mmask16 m1, __m512 fill, __m512i even)
+{
+    if (S == 1) return masked ? _mm512_mask_loadu_ps(fill, m0, xr + ix) : _mm512_loadu_ps(xr + ix);
+    __m512 lo = masked ? _mm512_mask_loadu_ps(fill, m0, xr + ix) : _mm512_loadu_ps(xr + ix);
+    __m512 hi =
+        masked ? _mm512_mask_loadu_ps(fill, m1, xr + ix + 16) : _mm512_loadu_ps(xr + ix + 16);
+    return _mm512_permutex2var_ps(lo, even, hi);
+}
+
+AVX512_INLINE __m512 tap_apply(int op, __m512 acc, __m512 v, __m512 wk)
+{
+    if (op == CPU_WIN_DW) return _mm512_fmadd_ps(v, wk, acc);
+    if (op == CPU_WIN_MAX) return _mm512_max_ps(v, acc); /* a NaN tap loses, as in the reference */
+    return _mm512_add_ps(acc, v);
+}
+
+AVX512_INLINE void out_store(int op, const struct cpu_window *g, const struct cpu_plane *p,
+                             int64_t oy, int64_t ox, __mmask16 sm, __m512 acc)
+{
+    const int64_t at = oy * g->ow + ox;
+    if (op == CPU_WIN_DW) {
+        if (p->sum) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(sm, p->sum + at));
+        acc = act16(acc, p->act);
+    } else if (op == CPU_WIN_AVG) {
+        __m512 cs = _mm512_maskz_loadu_ps(sm, p->colscale + ox);
+        acc = _mm512_mul_ps(acc, _mm512_mul_ps(_mm512_set1_ps(p->rowscale[oy]), cs));
+    }
+    _mm512_mask_storeu_ps(p->y + at, sm, acc);
+}
+
+/* R output rows from oy, 16 columns from ox (lane mask sm), kernel KH x KW,
+ * strides S, no dilation. MASKED: load tap kj with the lane masks
+ * mk[2 * kj], mk[2 * kj + 1] (else every tap lies inside the row). */
+AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_plane *p,
+                         const __m512 *wk, int64_t oy, int64_t ox, __mmask16 sm,
+                         const __mmask16 *mk, const int R, const int KH, const int KW, const int S,
+                         const int MASKED)
+{
+    const __m512i even =
+        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512 fill = op == CPU_WIN_MAX ? _mm512_set1_ps(-INFINITY) : _mm512_setzero_ps();
+    const __m512 init = op == CPU_WIN_DW ? _mm512_set1_ps(p->bias) : fill;
+    const int64_t ix0 = ox * S - g->pl;
+    __m512 acc[ROWS];
+    UNROLL
+    for (int r = 0; r < R; r++) acc[r] = init;
+    UNROLL
+    for (int t = 0; t < (R - 1) * S + KH; t++) {
+        const int64_t iy = oy * S - g->pt + t;
+        if (iy < 0 || iy >= g->h) continue;
+        const float *xr = p->x + iy * g->w;
+        __m512 v[KMAX];
+        UNROLL
+        for (int kj = 0; kj < KW; kj++)
+            v[kj] = tap_load(xr, ix0 + kj, S, MASKED, MASKED ? mk[2 * kj] : 0,
+                             MASKED ? mk[2 * kj + 1] : 0, fill, even);
+        UNROLL
+        for (int r = 0; r < R; r++) {
+            const int ki = t - r * S;
+            if (ki < 0 || ki >= KH) continue;
+            UNROLL
+            for (int kj = 0; kj < KW; kj++)
+                acc[r] = tap_apply(op, acc[r], v[kj], op == CPU_WIN_DW ? wk[ki * KW + kj] : fill);
+        }
+    }
+    UNROLL
+    for (int r = 0; r < R; r++) out_store(op, g, p, oy + r, ox, sm, acc[r]);
+}
+
+/* R output rows from oy, every column. */
+AVX512_INLINE void rows_fixed(int op, const struct cpu_window *g, const struct cpu_plane *p,
+                              int64_t oy, const int R, const int KH, const int KW, const int S)
+{
+    __m512 wk[KMAX * KMAX];
+    UNROLL
+    for (int i = 0; i < KH * KW; i++)
+        wk[i] = op == CPU_WIN_DW ? _mm512_set1_ps(p->k[i]) : _mm512_setzero_ps();
+    const int64_t w = g->w, ow = g->ow;
+    for (int64_t ox = 0; ox < ow; ox += 16) {
+        const int64_t nl = ow - ox < 16 ? ow - ox : 16;
+        const __mmask16 sm = (__mmask16)((1u << nl) - 1u);
+        const int64_t ix0 = ox * S - g->pl;
+        if (ix0 >= 0 && ix0 + (KW - 1) + 16 * S <= w) {
+            block(op, g, p, wk, oy, ox, sm, NULL, R, KH, KW, S, 0);
+            continue;
+        }
+        __mmask16 mk[2 * KMAX];
+        UNROLL
+        for (int kj = 0; kj < KW; kj++) {
+            mk[2 * kj] = range_mask16(ix0 + kj, w);
+            mk[2 * kj + 1] = range_mask16(ix0 + kj + 16, w);
+        }
+        block(op, g, p, wk, oy, ox, sm, mk, R, KH, KW, S, 1);
+    }
+}
+
+AVX512_INLINE void plane_fixed(int op, const struct cpu_window *g, const struct cpu_plane *p,
+                               const int KH, const int KW, const int S)
+{
+    int64_t oy = 0;
+    for (; oy + ROWS <= g->oh; oy += ROWS) rows_fixed(op, g, p, oy, ROWS, KH, KW, S);
+    for (; oy < g->oh; oy++) rows_fixed(op, g, p, oy, 1, KH, KW, S);
+}
+
+/* Any kernel size and dilation, column stride 1 or 2: one output row at a
+ * time, taps in loops. */
+static void plane_loops(int op, const struct cpu_window *g, const struct cpu_plane *p)
+{
+    const __m512i even =
+        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512 init = op == CPU_WIN_DW    ? _mm512_set1_ps(p->bias)
+                        : op == CPU_WIN_MAX ? _mm512_set1_ps(-INFINITY)
+                                            : _mm512_setzero_ps();
+    const __m512 fill = op == CPU_WIN_MAX ? _mm512_set1_ps(-INFINITY) : _mm512_setzero_ps();
+    const int64_t w = g->w, ow = g->ow, span = (g->kw - 1) * g->dw;
+    const int S = (int)g->sw;
+    for (int64_t oy = 0; oy < g->oh; oy++) {
+        for (int64_t ox = 0; ox < ow; ox += 16) {
+            const int64_t nl = ow - ox < 16 ? ow - ox : 16;
+            const __mmask16 sm = (__mmask16)((1u << nl) - 1u);
+            const int64_t ix0 = ox * S - g->pl;
+            const int masked = ix0 < 0 || ix0 + span + 16 * S > w;
+            __m512 acc = init;
+            for (int64_t ki = 0; ki < g->kh; ki++) {
+                const int64_t iy = oy * g->sh - g->pt + ki * g->dh;
+                if (iy < 0 || iy >= g->h) continue;
+                const float *xr = p->x + iy * w;
+                for (int64_t kj = 0; kj < g->kw; kj++) {
+                    const int64_t ix = ix0 + kj * g->dw;
+                    __mmask16 m0 = 0, m1 = 0;
+                    if (masked) {
+                        m0 = range_mask16(ix, w);
+                        m1 = range_mask16(ix + 16, w);
+                    }
+                    __m512 v = S == 1 ? tap_load(xr, ix, 1, masked, m0, m1, fill, even)
+                                      : tap_load(xr, ix, 2, masked, m0, m1, fill, even);
+                    __m512 wk = op == CPU_WIN_DW ? _mm512_set1_ps(p->k[ki * g->kw + kj]) : fill;
+                    acc = tap_apply(op, acc, v, wk);
+                }
+            }
+            out_store(op, g, p, oy, ox, sm, acc);
+        }
+    }
+}
+
+#define PLANE_FIXED(name, OP, K, S)                                                                \
+    static void name(const struct cpu_window *g, const struct cpu_plane *p)                        \
+    {                                                                                              \
+        plane_fixed(OP, g, p, K, K, S);                                                            \
+    }
+PLANE_FIXED(dw3s1, CPU_WIN_DW, 3, 1)
+PLANE_FIXED(dw3s2, CPU_WIN_DW, 3, 2)
+PLANE_FIXED(dw5s1, CPU_WIN_DW, 5, 1)
+PLANE_FIXED(dw5s2, CPU_WIN_DW, 5, 2)
+PLANE_FIXED(max3s1, CPU_WIN_MAX, 3, 1)
+PLANE_FIXED(max3s2, CPU_WIN_MAX, 3, 2)
+PLANE_FIXED(max2s2, CPU_WIN_MAX, 2, 2)
+PLANE_FIXED(avg3s1, CPU_WIN_AVG, 3, 1)
+PLANE_FIXED(avg3s2, CPU_WIN_AVG, 3, 2)
+PLANE_FIXED(avg2s2, CPU_WIN_AVG, 2, 2)
+
+void cpu_window_avx512(int op, const struct cpu_window *g, const struct cpu_plane *p);
+
+void cpu_window_avx512(int op, const struct cpu_window *g, const struct cpu_plane *p)
+{
+    if (g->sw > 2) {
+        cpu_window_generic(op, g, p);
+        return;
+    }
+    const bool square = g->kh == g->kw && g->sh == g->sw && g->dh == 1 && g->dw == 1;
+    const int64_t k = square ? g->kh : 0, s = g->sh;
+    void (*fixed)(const struct cpu_window *, const struct cpu_plane *) = NULL;
+    if (op == CPU_WIN_DW) {
+        if (k == 3) fixed = s == 1 ? dw3s1 : dw3s2;
+        if (k == 5) fixed = s == 1 ? dw5s1 : dw5s2;
+    } else if (op == CPU_WIN_MAX) {
+        if (k == 3) fixed = s == 1 ? max3s1 : max3s2;
+        if (k == 2 && s == 2) fixed = max2s2;
+    } else {
+        if (k == 3) fixed = s == 1 ? avg3s1 : avg3s2;
+        if (k == 2 && s == 2) fixed = avg2s2;
+    }
+    if (fixed)
+        fixed(g, p);
+    else
+        plane_loops(op, g, p);
+    if (op == CPU_WIN_DW && act16_scalar(p->act))
+        ir_act_apply(p->act, p->y, (size_t)(g->oh * g->ow));
+}
