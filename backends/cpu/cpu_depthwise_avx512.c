@@ -2,7 +2,8 @@
  * pooling. 16 output columns per vector and four output rows at once, so
  * each loaded input row feeds every output row it belongs to and four
  * accumulator chains hide the FMA latency. Column strides 1 and 2 (the
- * latter by loading 32 inputs and keeping the even ones with vpermt2ps).
+ * latter loads a row's inputs once and deals them out to the taps with
+ * vpermt2ps and valignd).
  *
  * Border handling without per-element checks: a column chunk whose taps all
  * lie inside the row loads plainly; an edge chunk loads with a lane mask per
@@ -20,12 +21,6 @@
 #define ROWS   4
 #define KMAX   5 /* largest kernel side compiled fixed */
 
-struct win_args {
-    int op;
-    const struct cpu_window *g;
-    const struct cpu_plane *p;
-};
-
 /* The tap vector of output columns [ox, ox + 16) for input row xr at tap
  * column offset ix (input column of lane 0), stride S. */
 AVX512_INLINE __m512 tap_load(const float *xr, int64_t ix, int S, int masked, __mmask16 m0,
@@ -36,6 +31,52 @@ AVX512_INLINE __m512 tap_load(const float *xr, int64_t ix, int S, int masked, __
     __m512 hi =
         masked ? _mm512_mask_loadu_ps(fill, m1, xr + ix + 16) : _mm512_loadu_ps(xr + ix + 16);
     return _mm512_permutex2var_ps(lo, even, hi);
+}
+
+/* (b[q..15], e[0..q-1]): b moved q lanes down, e's first lanes after it. */
+AVX512_INLINE __m512 lanes_shift(__m512 e, __m512 b, int q)
+{
+    __m512i ei = _mm512_castps_si512(e), bi = _mm512_castps_si512(b);
+    if (q == 1) return _mm512_castsi512_ps(_mm512_alignr_epi32(ei, bi, 1));
+    return _mm512_castsi512_ps(_mm512_alignr_epi32(ei, bi, 2));
+}
+
+/* Lanes the stride-2 row loader reads past input column ix0 + 31. */
+#define S2_EXTRA(KW) ((KW) > 2 ? (KW)-2 : 0)
+
+/* All KW tap vectors of one input row for output columns [ox, ox + 16),
+ * input column of lane 0 at tap 0 being ix0. Stride 2 loads the row's 32
+ * (+ KW - 2) inputs once: taps 0 and 1 are its even and odd elements, tap
+ * 2q + p the parity-p elements moved q lanes on. MASKED: mk[0..2] mask the
+ * loads at ix0, ix0 + 16, ix0 + 32 (stride 1: mk[kj] the load of tap kj). */
+AVX512_INLINE void row_taps(__m512 *v, const float *xr, int64_t ix0, const int KW, const int S,
+                            const int MASKED, const __mmask16 *mk, __m512 fill)
+{
+    if (S == 1) {
+        UNROLL
+        for (int kj = 0; kj < KW; kj++)
+            v[kj] = MASKED ? _mm512_mask_loadu_ps(fill, mk[kj], xr + ix0 + kj)
+                           : _mm512_loadu_ps(xr + ix0 + kj);
+        return;
+    }
+    const __m512i even =
+        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    __m512 lo = MASKED ? _mm512_mask_loadu_ps(fill, mk[0], xr + ix0) : _mm512_loadu_ps(xr + ix0);
+    __m512 hi =
+        MASKED ? _mm512_mask_loadu_ps(fill, mk[1], xr + ix0 + 16) : _mm512_loadu_ps(xr + ix0 + 16);
+    v[0] = _mm512_permutex2var_ps(lo, even, hi);
+    if (KW > 1) v[1] = _mm512_permutex2var_ps(lo, odd, hi);
+    if (KW <= 2) return;
+    const __mmask16 need = (__mmask16)((1u << S2_EXTRA(KW)) - 1u);
+    __m512 ex =
+        _mm512_mask_loadu_ps(fill, MASKED ? (__mmask16)(mk[2] & need) : need, xr + ix0 + 32);
+    UNROLL
+    for (int kj = 2; kj < KW; kj++) {
+        const int p = kj & 1, q = kj >> 1;
+        __m512 e = p == 0 && q == 1 ? ex : _mm512_permutexvar_ps(p ? odd : even, ex);
+        v[kj] = lanes_shift(e, v[p], q);
+    }
 }
 
 AVX512_INLINE __m512 tap_apply(int op, __m512 acc, __m512 v, __m512 wk)
@@ -60,15 +101,13 @@ AVX512_INLINE void out_store(int op, const struct cpu_window *g, const struct cp
 }
 
 /* R output rows from oy, 16 columns from ox (lane mask sm), kernel KH x KW,
- * strides S, no dilation. MASKED: load tap kj with the lane masks
- * mk[2 * kj], mk[2 * kj + 1] (else every tap lies inside the row). */
+ * strides S, no dilation. MASKED: loads take the lane masks mk (row_taps);
+ * else every tap lies inside the row. */
 AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_plane *p,
                          const __m512 *wk, int64_t oy, int64_t ox, __mmask16 sm,
                          const __mmask16 *mk, const int R, const int KH, const int KW, const int S,
                          const int MASKED)
 {
-    const __m512i even =
-        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512 fill = op == CPU_WIN_MAX ? _mm512_set1_ps(-INFINITY) : _mm512_setzero_ps();
     const __m512 init = op == CPU_WIN_DW ? _mm512_set1_ps(p->bias) : fill;
     const int64_t ix0 = ox * S - g->pl;
@@ -81,10 +120,7 @@ AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_pl
         if (iy < 0 || iy >= g->h) continue;
         const float *xr = p->x + iy * g->w;
         __m512 v[KMAX];
-        UNROLL
-        for (int kj = 0; kj < KW; kj++)
-            v[kj] = tap_load(xr, ix0 + kj, S, MASKED, MASKED ? mk[2 * kj] : 0,
-                             MASKED ? mk[2 * kj + 1] : 0, fill, even);
+        row_taps(v, xr, ix0, KW, S, MASKED, mk, fill);
         UNROLL
         for (int r = 0; r < R; r++) {
             const int ki = t - r * S;
@@ -111,15 +147,18 @@ AVX512_INLINE void rows_fixed(int op, const struct cpu_window *g, const struct c
         const int64_t nl = ow - ox < 16 ? ow - ox : 16;
         const __mmask16 sm = (__mmask16)((1u << nl) - 1u);
         const int64_t ix0 = ox * S - g->pl;
-        if (ix0 >= 0 && ix0 + (KW - 1) + 16 * S <= w) {
+        const int64_t last = S == 1 ? ix0 + KW + 14 : ix0 + 31 + S2_EXTRA(KW);
+        if (ix0 >= 0 && last < w) {
             block(op, g, p, wk, oy, ox, sm, NULL, R, KH, KW, S, 0);
             continue;
         }
-        __mmask16 mk[2 * KMAX];
-        UNROLL
-        for (int kj = 0; kj < KW; kj++) {
-            mk[2 * kj] = range_mask16(ix0 + kj, w);
-            mk[2 * kj + 1] = range_mask16(ix0 + kj + 16, w);
+        __mmask16 mk[KMAX];
+        if (S == 1) {
+            UNROLL
+            for (int kj = 0; kj < KW; kj++) mk[kj] = range_mask16(ix0 + kj, w);
+        } else {
+            UNROLL
+            for (int i = 0; i < 3; i++) mk[i] = range_mask16(ix0 + 16 * i, w);
         }
         block(op, g, p, wk, oy, ox, sm, mk, R, KH, KW, S, 1);
     }
