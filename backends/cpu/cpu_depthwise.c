@@ -1,8 +1,9 @@
 /* Depthwise 2-D convolution (one input channel per group, any channel
  * multiplier): a direct sliding window per output channel (cpu_eltwise.h's
  * window planes), with the bias, the fused residual sum and the activation
- * applied as each vector is stored. Output channels are split over the
- * instance's threads. */
+ * applied as each vector is stored. Small planes go 16 channels at a time
+ * where the level has a blocked path (weights packed per block of 16 here).
+ * Output channels are split over the instance's threads. */
 #include "cpu_eltwise.h"
 
 #include "ops_nn.h"
@@ -14,7 +15,20 @@ struct dw_kernel {
     const struct cpu_vec *vec;
     struct cpu_window win;
     int64_t n, c, m, mult; /* batch, input and output channels, m / c */
+    /* Blocked path: per block of 16 channels, the weights as [taps][16] and
+     * the biases (zero past the last channel); scratch per task. */
+    float *kblock, *bblock;
+    size_t scratch;
 };
+
+static void dw_kernel_free(void *p)
+{
+    struct dw_kernel *k = p;
+    if (!k) return;
+    ir_free(k->kblock);
+    ir_free(k->bblock);
+    free(k);
+}
 
 struct dw_job {
     const struct dw_kernel *k;
@@ -45,6 +59,37 @@ static void dw_task(void *arg, int t, int ntasks)
     }
 }
 
+struct dw_block_job {
+    const struct dw_job *j;
+    void *scratch;
+};
+
+static void dw_block_task(void *arg, int t, int ntasks)
+{
+    const struct dw_block_job *bj = arg;
+    const struct dw_job *j = bj->j;
+    const struct dw_kernel *k = j->k;
+    const struct cpu_window *g = &k->win;
+    const int64_t xplane = g->h * g->w, yplane = g->oh * g->ow, taps = g->kh * g->kw;
+    const int64_t blocks = (k->m + 15) / 16;
+    int64_t lo, hi;
+    cpu_task_range(k->n * blocks, t, ntasks, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        const int64_t b = i / blocks, c0 = i % blocks * 16;
+        struct cpu_block blk = {
+            .x = j->x + (b * k->c + c0) * xplane,
+            .y = j->y + (b * k->m + c0) * yplane,
+            .k = k->kblock + c0 * taps,
+            .bias = k->bblock + c0,
+            .sum = j->sum ? j->sum + (b * k->m + c0) * yplane : NULL,
+            .act = j->act,
+            .nch = (int)(k->m - c0 < 16 ? k->m - c0 : 16),
+            .scratch = (float *)((char *)bj->scratch + (size_t)t * k->scratch),
+        };
+        k->vec->window_block(CPU_WIN_DW, g, &blk);
+    }
+}
+
 static int dw_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
 {
     const struct dw_kernel *k = s->kdata;
@@ -59,9 +104,30 @@ static int dw_run(const struct cpu_model *m, const struct cpu_step *s, struct cp
     };
     (void)m;
     const struct cpu_window *g = &k->win;
-    int64_t units = k->n * k->m;
-    cpu_pool_run(x->pool, dw_task, &j,
-                 cpu_tasks(x->pool, units, units * g->oh * g->ow * g->kh * g->kw));
+    const int64_t work = k->n * k->m * g->oh * g->ow * g->kh * g->kw;
+    if (k->kblock) {
+        struct dw_block_job bj = { &j, x->scratch };
+        int64_t units = k->n * ((k->m + 15) / 16);
+        cpu_pool_run(x->pool, dw_block_task, &bj, cpu_tasks(x->pool, units, work));
+        return 0;
+    }
+    cpu_pool_run(x->pool, dw_task, &j, cpu_tasks(x->pool, k->n * k->m, work));
+    return 0;
+}
+
+/* Packs the weights and biases per block of 16 channels for the blocked
+ * path: block b holds [taps][16] weights, channel c at lane c % 16. */
+static int dw_block_pack(struct dw_kernel *k, const float *w, const float *bias)
+{
+    const int64_t taps = k->win.kh * k->win.kw, cpad = (k->m + 15) / 16 * 16;
+    k->kblock = ir_alloc((size_t)(cpad * taps) * sizeof(float));
+    k->bblock = ir_alloc((size_t)cpad * sizeof(float));
+    if (!k->kblock || !k->bblock) return -ENOMEM;
+    for (int64_t c = 0; c < k->m; c++) {
+        float *blk = k->kblock + c / 16 * 16 * taps;
+        for (int64_t t = 0; t < taps; t++) blk[t * 16 + c % 16] = w[c * taps + t];
+        k->bblock[c] = bias ? bias[c] : 0.0f;
+    }
     return 0;
 }
 
@@ -101,11 +167,24 @@ int cpu_depthwise_prepare(struct cpu_model *m, struct cpu_step *s, const struct 
         .pt = p->pads[0],
         .pl = p->pads[1],
     };
-    static const char *const names[] = { "depthwise_generic", "depthwise_avx2",
-                                         "depthwise_avx512" };
-    s->kernel = names[k->vec->level];
     s->kdata = k;
-    s->kdata_free = free;
+    s->kdata_free = dw_kernel_free;
+    /* 16 channels at a time where a row fills half a vector or less (ir_alloc
+     * zeroes the lanes past the last channel). */
+    const struct cpu_slot *ws = &m->slots[n->in[1]];
+    const struct cpu_slot *bs = n->nin > 2 && n->in[2] >= 0 ? &m->slots[n->in[2]] : NULL;
+    if (k->vec->window_block && k->mult == 1 && k->win.ow <= 8 && ws->data && (!bs || bs->data)) {
+        int rc = dw_block_pack(k, ws->data, bs ? bs->data : NULL);
+        if (rc < 0) return rc;
+        k->scratch = (cpu_window_block_scratch(&k->win) + 63) / 64 * 64;
+        size_t need = k->scratch * (size_t)m->be->threads;
+        if (need > m->scratch_size) m->scratch_size = need;
+    }
+    static const char *const names[][3] = {
+        { "depthwise_generic", "depthwise_avx2", "depthwise_avx512" },
+        { "depthwise_generic", "depthwise_avx2", "depthwise_block_avx512" },
+    };
+    s->kernel = names[k->kblock != NULL][k->vec->level];
     s->run = dw_run;
     s->fuses_sum = true;
     return 1;

@@ -53,3 +53,18 @@ void cpu_window_generic(int op, const struct cpu_window *g, const struct cpu_pla
         }
     }
 }
+
+void cpu_window_image_size(const struct cpu_window *g, int64_t *ph, int64_t *pw)
+{
+    int64_t rows = (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+    int64_t cols = (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1;
+    *ph = rows > g->pt + g->h ? rows : g->pt + g->h;
+    *pw = cols > g->pl + g->w ? cols : g->pl + g->w;
+}
+
+size_t cpu_window_block_scratch(const struct cpu_window *g)
+{
+    int64_t ph, pw;
+    cpu_window_image_size(g, &ph, &pw);
+    return (size_t)(ph * pw + g->oh * g->ow) * 16 * sizeof(float);
+}

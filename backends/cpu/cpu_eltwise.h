@@ -49,6 +49,26 @@ struct cpu_plane {
     const float *colscale;    /* AVG: ow factors */
 };
 
+/* 16 consecutive channels of a window op at once (the vector levels'
+ * blocked path for small planes). */
+struct cpu_block {
+    const float *x;           /* first of nch input planes, h * w floats apart */
+    float *y;                 /* first of nch output planes, oh * ow floats apart */
+    const float *k;           /* DW: weights as [kh * kw][16], 64-byte aligned */
+    const float *bias;        /* DW: 16 biases */
+    const float *sum;         /* DW: first of nch residual planes like y, or NULL */
+    const struct ir_act *act; /* DW */
+    const float *rowscale;    /* AVG */
+    const float *colscale;    /* AVG */
+    int nch;                  /* channels in use, 1 to 16 */
+    float *scratch;           /* cpu_window_block_scratch(g) bytes, 64-byte aligned */
+};
+
+/* The padded input image of the blocked path: ph rows of pw positions, every
+ * tap of every output inside it. */
+void cpu_window_image_size(const struct cpu_window *g, int64_t *ph, int64_t *pw);
+size_t cpu_window_block_scratch(const struct cpu_window *g);
+
 struct cpu_vec {
     int level; /* enum cpu_isa: kernels pick their name by it */
     /* y[i] = act(y[i] + bias + sum[i]) for i < n; sum may be NULL, or y. */
@@ -64,6 +84,9 @@ struct cpu_vec {
     float (*max)(const float *x, int64_t n);
     /* One plane of a window op (enum cpu_win_op). */
     void (*window)(int op, const struct cpu_window *g, const struct cpu_plane *p);
+    /* (optional) 16 channels of a window op; for planes whose rows fill a
+     * vector or less. */
+    void (*window_block)(int op, const struct cpu_window *g, const struct cpu_block *b);
 };
 
 extern const struct cpu_vec cpu_vec_generic;

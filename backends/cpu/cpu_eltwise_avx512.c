@@ -5,6 +5,7 @@
 #include <math.h>
 
 void cpu_window_avx512(int op, const struct cpu_window *g, const struct cpu_plane *p);
+void cpu_window_block_avx512(int op, const struct cpu_window *g, const struct cpu_block *b);
 
 AVX512_INLINE __mmask16 tail_mask(int64_t n)
 {
@@ -135,4 +136,5 @@ const struct cpu_vec cpu_vec_avx512 = {
     .sum = sum,
     .max = max,
     .window = cpu_window_avx512,
+    .window_block = cpu_window_block_avx512,
 };

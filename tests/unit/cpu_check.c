@@ -259,10 +259,15 @@ static void profile_check(const char *what, const char *level, struct inferd_mod
     }
     if (!expect->kernel) return;
     char want[96];
-    snprintf(want, sizeof(want), "%s_%s", expect->kernel, level);
+    snprintf(want, sizeof(want), "%s*_%s", expect->kernel, level);
     char list[1024] = "";
+    const size_t pre = strlen(expect->kernel), suf = strlen(level) + 1;
     for (int i = 0; i < n; i++) {
-        if (strcmp(rows[i].kernel, want) == 0) return;
+        const char *k = rows[i].kernel;
+        size_t len = strlen(k);
+        if (len >= pre + suf && strncmp(k, expect->kernel, pre) == 0 && k[len - suf] == '_' &&
+            strcmp(k + len - suf + 1, level) == 0)
+            return;
         snprintf(list + strlen(list), sizeof(list) - strlen(list), " %s(%s)", rows[i].op_type,
                  rows[i].kernel);
     }

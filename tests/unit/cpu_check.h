@@ -42,7 +42,7 @@ void cc_attr_float(struct ir_graph *g, int node, const char *name, float v);
 typedef void cc_build_fn(struct ir_graph *g, struct cc_rng *rng, const void *arg);
 
 struct cc_expect {
-    const char *kernel; /* a kernel name starting with this (then "_<isa>") must run */
+    const char *kernel; /* a kernel named "<kernel>..._<isa>" must run; NULL: not checked */
     int steps;          /* steps that run after the passes; 0: not checked */
     double tol;         /* |got - want| <= tol * (1 + |want|); 0: 2e-5 */
 };
