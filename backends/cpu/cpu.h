@@ -121,9 +121,11 @@ int cpu_matmul_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
                        const struct ir_node *n, char *err, size_t errlen);
 
 /* Depthwise convolution, pooling, element-wise and data-movement kernels
- * (cpu_depthwise.c, cpu_pool_ops.c, cpu_eltwise.c). */
+ * (cpu_depthwise.c, cpu_depthwise_grouped.c, cpu_pool_ops.c, cpu_eltwise.c). */
 int cpu_depthwise_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                           const struct ir_node *n, char *err, size_t errlen);
+int cpu_grouped_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                        const struct ir_node *n, char *err, size_t errlen);
 int cpu_pool_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                      const struct ir_node *n, char *err, size_t errlen);
 int cpu_reduce_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,

@@ -69,6 +69,25 @@ struct cpu_block {
 void cpu_window_image_size(const struct cpu_window *g, int64_t *ph, int64_t *pw);
 size_t cpu_window_block_scratch(const struct cpu_window *g);
 
+/* One block of output channels of a grouped convolution (cg input channels
+ * per group, no dilation), bias, residual and activation included. */
+struct cpu_gconv {
+    const struct cpu_window *g;
+    int64_t cg;        /* input channels of the group */
+    int nout;          /* output channels to write, at most the level's gconv_block */
+    const float *x;    /* the group's first input plane, planes h * w floats apart */
+    const float *w;    /* [cg][kh * kw][gconv_block] weights, zero past nout */
+    const float *bias; /* gconv_block biases, zero past nout */
+    const float *sum;  /* first residual plane (like y), or NULL */
+    float *y;          /* first output plane, planes oh * ow floats apart */
+    const struct ir_act *act;
+    /* Stride 1 with ow == w: outputs taken 16 in a row over the whole plane,
+     * tap t of output i reading input i + flat_off[t] where lane mask
+     * flat[(i / 16) * kh * kw + t] allows. NULL: row by row. */
+    const uint16_t *flat;
+    const int64_t *flat_off;
+};
+
 struct cpu_vec {
     int level; /* enum cpu_isa: kernels pick their name by it */
     /* y[i] = act(y[i] + bias + sum[i]) for i < n; sum may be NULL, or y. */
@@ -87,6 +106,11 @@ struct cpu_vec {
     /* (optional) 16 channels of a window op; for planes whose rows fill a
      * vector or less. */
     void (*window_block)(int op, const struct cpu_window *g, const struct cpu_block *b);
+    /* Output channels per grouped-convolution call; 0: no grouped kernel. */
+    int gconv_block;
+    /* (optional) One block of a grouped convolution; kernels 1x1, 3x3, 5x5
+     * at strides 1 and 2 (else the flat layout at stride 1). */
+    void (*gconv)(const struct cpu_gconv *a);
 };
 
 extern const struct cpu_vec cpu_vec_generic;

@@ -11,27 +11,17 @@ struct kernel_choice {
 };
 
 static const struct kernel_choice choices[] = {
-    { "Conv", cpu_depthwise_prepare },
-    { "Conv", cpu_conv_prepare },
-    { "Gemm", cpu_gemm_prepare },
-    { "MatMul", cpu_matmul_prepare },
-    { "MaxPool", cpu_pool_prepare },
-    { "AveragePool", cpu_pool_prepare },
-    { "GlobalAveragePool", cpu_pool_prepare },
-    { "GlobalMaxPool", cpu_pool_prepare },
-    { "ReduceMean", cpu_reduce_prepare },
-    { "Add", cpu_binary_prepare },
-    { "Sub", cpu_binary_prepare },
-    { "Mul", cpu_binary_prepare },
-    { "Div", cpu_binary_prepare },
-    { "Relu", cpu_unary_prepare },
-    { "LeakyRelu", cpu_unary_prepare },
-    { "Sigmoid", cpu_unary_prepare },
-    { "Tanh", cpu_unary_prepare },
-    { "HardSigmoid", cpu_unary_prepare },
-    { "HardSwish", cpu_unary_prepare },
-    { "Clip", cpu_unary_prepare },
-    { NULL, NULL },
+    { "Conv", cpu_depthwise_prepare },     { "Conv", cpu_grouped_prepare },
+    { "Conv", cpu_conv_prepare },          { "Gemm", cpu_gemm_prepare },
+    { "MatMul", cpu_matmul_prepare },      { "MaxPool", cpu_pool_prepare },
+    { "AveragePool", cpu_pool_prepare },   { "GlobalAveragePool", cpu_pool_prepare },
+    { "GlobalMaxPool", cpu_pool_prepare }, { "ReduceMean", cpu_reduce_prepare },
+    { "Add", cpu_binary_prepare },         { "Sub", cpu_binary_prepare },
+    { "Mul", cpu_binary_prepare },         { "Div", cpu_binary_prepare },
+    { "Relu", cpu_unary_prepare },         { "LeakyRelu", cpu_unary_prepare },
+    { "Sigmoid", cpu_unary_prepare },      { "Tanh", cpu_unary_prepare },
+    { "HardSigmoid", cpu_unary_prepare },  { "HardSwish", cpu_unary_prepare },
+    { "Clip", cpu_unary_prepare },         { NULL, NULL },
 };
 
 /* A kernel that does not add the fused residual runs without the activation;

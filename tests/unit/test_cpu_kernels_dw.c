@@ -284,6 +284,98 @@ static void test_residual_other_convs(void **state)
     }
 }
 
+/* --- grouped convolution ------------------------------------------------------ */
+
+struct grouped_case {
+    int64_t n, group, cg, mg, h, w, kh, kw, sh, sw, dh, dw, pads[4];
+    bool bias;
+    int act;
+    bool residual;
+};
+
+static void grouped_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
+{
+    const struct grouped_case *c = arg;
+    const int64_t m = c->group * c->mg;
+    const int64_t xd[] = { c->n, c->group * c->cg, c->h, c->w }, wd[] = { m, c->cg, c->kh, c->kw };
+    const int64_t bd[] = { m };
+    int in[3] = { cc_input(g, "x", 4, xd), cc_const(g, rng, 4, wd, -0.5f, 0.5f), -1 };
+    if (c->bias) in[2] = cc_const(g, rng, 1, bd, -1.0f, 1.0f);
+    int conv = cc_node(g, "Conv", c->bias ? 3 : 2, in);
+    const int64_t ks[] = { c->kh, c->kw }, st[] = { c->sh, c->sw }, di[] = { c->dh, c->dw };
+    cc_attr_int(g, conv, "group", c->group);
+    cc_attr_ints(g, conv, "kernel_shape", ks, 2);
+    cc_attr_ints(g, conv, "strides", st, 2);
+    cc_attr_ints(g, conv, "dilations", di, 2);
+    cc_attr_ints(g, conv, "pads", c->pads, 4);
+    int y = cc_out(g, conv);
+    if (c->residual) {
+        const int64_t yd[] = { c->n, m, out_size(c->h, c->kh, c->sh, c->dh, c->pads[0], c->pads[2]),
+                               out_size(c->w, c->kw, c->sw, c->dw, c->pads[1], c->pads[3]) };
+        int add_in[] = { y, cc_input(g, "r", 4, yd) };
+        y = cc_out(g, cc_node(g, "Add", 2, add_in));
+    }
+    cc_output(g, act_add(g, y, c->act, false));
+}
+
+static void test_grouped_random(void **state)
+{
+    (void)state;
+    static const struct grouped_case fixed[] = {
+        /* RegNetX-400MF's four stages, at fewer groups */
+        { 1, 2, 16, 16, 56, 56, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, true, ACT_RELU, false },
+        { 1, 3, 16, 16, 28, 28, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, true, ACT_RELU, false },
+        { 1, 4, 16, 16, 14, 14, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, true, ACT_RELU, true },
+        { 1, 5, 16, 16, 7, 7, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, true, ACT_RELU, false },
+        { 2, 2, 4, 20, 9, 11, 5, 5, 2, 2, 1, 1, { 2, 2, 2, 2 }, false, ACT_SILU, false },
+        { 1, 4, 8, 3, 13, 13, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, true, ACT_NONE, true },
+    };
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        struct cc_expect e = { .kernel = "grouped", .steps = 1, .tol = 5e-5, .levels = 4 };
+        cc_check("grouped", grouped_build, &fixed[i], 800 + i, &e);
+    }
+    struct cc_rng rng = { 4242 };
+    for (int iter = 0; iter < 60; iter++) {
+        struct grouped_case c = { 0 };
+        c.n = 1;
+        c.group = cc_int(&rng, 2, 4);
+        c.cg = cc_int(&rng, 2, 18);
+        c.mg = cc_int(&rng, 1, 20);
+        static const int64_t ks[] = { 1, 3, 3, 5, 2, 4 };
+        c.kh = ks[cc_int(&rng, 0, 5)];
+        c.kw = cc_int(&rng, 0, 3) ? c.kh : ks[cc_int(&rng, 0, 5)];
+        c.sh = cc_int(&rng, 0, 5) ? cc_int(&rng, 1, 2) : 3;
+        c.sw = cc_int(&rng, 0, 4) ? c.sh : cc_int(&rng, 1, 2);
+        c.dh = c.dw = cc_int(&rng, 0, 5) ? 1 : 2;
+        c.pads[0] = c.pads[2] = (c.kh - 1) * c.dh / 2;
+        c.pads[1] = c.pads[3] = (c.kw - 1) * c.dw / 2;
+        if (cc_int(&rng, 0, 3) == 0) {
+            c.pads[2] = cc_int(&rng, 0, c.kh - 1);
+            c.pads[3] = cc_int(&rng, 0, c.kw - 1);
+        }
+        c.h = cc_int(&rng, 1, 30);
+        c.w = cc_int(&rng, 1, 40);
+        while (c.h + c.pads[0] + c.pads[2] < (c.kh - 1) * c.dh + 1) c.h++;
+        while (c.w + c.pads[1] + c.pads[3] < (c.kw - 1) * c.dw + 1) c.w++;
+        c.bias = cc_int(&rng, 0, 3) != 0;
+        c.act = (int)cc_int(&rng, 0, ACT_HARD_SWISH);
+        c.residual = cc_int(&rng, 0, 2) == 0 && c.act == ACT_NONE;
+        const int64_t ow = out_size(c.w, c.kw, c.sw, c.dw, c.pads[1], c.pads[3]);
+        const bool flat = c.sh == 1 && c.sw == 1 && ow == c.w;
+        const bool rows = c.kh == c.kw && c.kh % 2 == 1 && c.sh == c.sw && c.sh <= 2 && c.dh == 1;
+        char what[160];
+        snprintf(what, sizeof(what),
+                 "grouped g%lld cg%lld mg%lld %lldx%lld k%lldx%lld s%lld,%lld d%lld %s%s",
+                 (long long)c.group, (long long)c.cg, (long long)c.mg, (long long)c.h,
+                 (long long)c.w, (long long)c.kh, (long long)c.kw, (long long)c.sh, (long long)c.sw,
+                 (long long)c.dh, act_names[c.act], c.residual ? " res" : "");
+        struct cc_expect e = {
+            .kernel = flat || rows ? "grouped" : NULL, .steps = 1, .tol = 5e-5, .levels = 4
+        };
+        cc_check(what, grouped_build, &c, 8000 + (uint64_t)iter, &e);
+    }
+}
+
 /* --- pooling -------------------------------------------------------------- */
 
 struct pool_case {
@@ -538,10 +630,15 @@ static void test_levels_run(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_depthwise_shapes),     cmocka_unit_test(test_depthwise_random),
-        cmocka_unit_test(test_residual_other_convs), cmocka_unit_test(test_pool_random),
-        cmocka_unit_test(test_global_pool),          cmocka_unit_test(test_binary),
-        cmocka_unit_test(test_activations),          cmocka_unit_test(test_squeeze_excite),
+        cmocka_unit_test(test_depthwise_shapes),
+        cmocka_unit_test(test_depthwise_random),
+        cmocka_unit_test(test_residual_other_convs),
+        cmocka_unit_test(test_grouped_random),
+        cmocka_unit_test(test_pool_random),
+        cmocka_unit_test(test_global_pool),
+        cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_activations),
+        cmocka_unit_test(test_squeeze_excite),
         cmocka_unit_test(test_levels_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
