@@ -108,6 +108,7 @@ AVX512_INLINE void plane_fixed(int op, const struct cpu_window *g, const struct 
 {
     int64_t oy = 0;
     for (; oy + ROWS <= g->oh; oy += ROWS) rows_fixed(op, g, p, oy, ROWS, KH, KW, S);
+    for (; oy + ROWS / 2 <= g->oh; oy += ROWS / 2) rows_fixed(op, g, p, oy, ROWS / 2, KH, KW, S);
     for (; oy < g->oh; oy++) rows_fixed(op, g, p, oy, 1, KH, KW, S);
 }
 
