@@ -10,19 +10,42 @@ struct kernel_choice {
                    const struct ir_node *n, char *err, size_t errlen);
 };
 
+/* One row per kernel; for an op, rows are tried in order. */
+/* clang-format off */
 static const struct kernel_choice choices[] = {
-    { "Conv", cpu_depthwise_prepare },     { "Conv", cpu_grouped_prepare },
-    { "Conv", cpu_conv_prepare },          { "Gemm", cpu_gemm_prepare },
-    { "MatMul", cpu_matmul_prepare },      { "MaxPool", cpu_pool_prepare },
-    { "AveragePool", cpu_pool_prepare },   { "GlobalAveragePool", cpu_pool_prepare },
-    { "GlobalMaxPool", cpu_pool_prepare }, { "ReduceMean", cpu_reduce_prepare },
-    { "Add", cpu_binary_prepare },         { "Sub", cpu_binary_prepare },
-    { "Mul", cpu_binary_prepare },         { "Div", cpu_binary_prepare },
-    { "Relu", cpu_unary_prepare },         { "LeakyRelu", cpu_unary_prepare },
-    { "Sigmoid", cpu_unary_prepare },      { "Tanh", cpu_unary_prepare },
-    { "HardSigmoid", cpu_unary_prepare },  { "HardSwish", cpu_unary_prepare },
-    { "Clip", cpu_unary_prepare },         { NULL, NULL },
+    { "Conv", cpu_depthwise_prepare },
+    { "Conv", cpu_grouped_prepare },
+    { "Conv", cpu_conv_prepare },
+    { "Gemm", cpu_gemm_prepare },
+    { "MatMul", cpu_matmul_prepare },
+    { "MaxPool", cpu_pool_prepare },
+    { "AveragePool", cpu_pool_prepare },
+    { "GlobalAveragePool", cpu_pool_prepare },
+    { "GlobalMaxPool", cpu_pool_prepare },
+    { "ReduceMean", cpu_reduce_prepare },
+    { "ReduceSum", cpu_reduce_prepare },
+    { "ReduceMax", cpu_reduce_prepare },
+    { "ReduceMin", cpu_reduce_prepare },
+    { "ReduceProd", cpu_reduce_prepare },
+    { "ReduceL1", cpu_reduce_prepare },
+    { "ReduceL2", cpu_reduce_prepare },
+    { "ReduceSumSquare", cpu_reduce_prepare },
+    { "ReduceLogSum", cpu_reduce_prepare },
+    { "ReduceLogSumExp", cpu_reduce_prepare },
+    { "Add", cpu_binary_prepare },
+    { "Sub", cpu_binary_prepare },
+    { "Mul", cpu_binary_prepare },
+    { "Div", cpu_binary_prepare },
+    { "Relu", cpu_unary_prepare },
+    { "LeakyRelu", cpu_unary_prepare },
+    { "Sigmoid", cpu_unary_prepare },
+    { "Tanh", cpu_unary_prepare },
+    { "HardSigmoid", cpu_unary_prepare },
+    { "HardSwish", cpu_unary_prepare },
+    { "Clip", cpu_unary_prepare },
+    { NULL, NULL },
 };
+/* clang-format on */
 
 /* A kernel that does not add the fused residual runs without the activation;
  * the sum and the activation follow over the whole output. */

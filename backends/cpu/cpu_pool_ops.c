@@ -3,12 +3,14 @@
  * ReduceMean over trailing axes (how several exporters write a global
  * average pool) as one vector reduction per plane. Planes are split over the
  * instance's threads. float32 only; MaxPool's Indices output stays on the
- * reference kernel. */
+ * reference kernel. The other Reduce* ops run here too, with their
+ * accumulators in scratch. */
 #include "cpu_eltwise.h"
 
 #include "ops_nn.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,22 +170,123 @@ decline:
     return 0;
 }
 
-/* ReduceMean over the trailing axes only (keepdims either way): a global
- * average pool over planes of the reduced block. */
+/* Any Reduce* of float32 as the reference computes it (double
+ * accumulators, LogSumExp shifted by the maximum), the accumulators in the
+ * instance's scratch instead of a buffer allocated per run. */
+struct reduce_kernel {
+    struct ir_reduce_params p;
+    int64_t dims[IR_MAX_DIMS];
+    int64_t nx, ny;
+};
+
+static int reduce_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
+{
+    const struct reduce_kernel *k = s->kdata;
+    const struct ir_reduce_params *p = &k->p;
+    const float *in = x->ptr[s->in[0]];
+    float *y = x->ptr[s->out[0]];
+    double *acc = x->scratch, *max = acc + k->ny;
+    (void)m;
+    if (p->noop) {
+        memcpy(y, in, (size_t)k->nx * sizeof(float));
+        return 0;
+    }
+    int64_t ostride[IR_MAX_DIMS], step = 1;
+    for (int i = p->ndim - 1; i >= 0; i--) {
+        ostride[i] = p->reduced[i] ? 0 : step;
+        if (!p->reduced[i]) step *= k->dims[i];
+    }
+    double init = 0.0;
+    if (p->kind == IR_REDUCE_PROD) init = 1.0;
+    if (p->kind == IR_REDUCE_MAX) init = -INFINITY;
+    if (p->kind == IR_REDUCE_MIN) init = INFINITY;
+    for (int64_t j = 0; j < k->ny; j++) {
+        acc[j] = init;
+        max[j] = -INFINITY;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0 && p->kind != IR_REDUCE_LOG_SUM_EXP) continue;
+        int64_t idx[IR_MAX_DIMS] = { 0 }, o = 0;
+        for (int64_t i = 0; i < k->nx; i++) {
+            const double v = in[i];
+            if (pass == 0) {
+                if (v > max[o]) max[o] = v;
+            } else {
+                switch (p->kind) {
+                case IR_REDUCE_SUM:
+                case IR_REDUCE_MEAN:
+                case IR_REDUCE_LOG_SUM: acc[o] += v; break;
+                case IR_REDUCE_MAX: acc[o] = v > acc[o] ? v : acc[o]; break;
+                case IR_REDUCE_MIN: acc[o] = v < acc[o] ? v : acc[o]; break;
+                case IR_REDUCE_PROD: acc[o] *= v; break;
+                case IR_REDUCE_L1: acc[o] += fabs(v); break;
+                case IR_REDUCE_L2:
+                case IR_REDUCE_SUM_SQUARE: acc[o] += v * v; break;
+                case IR_REDUCE_LOG_SUM_EXP: acc[o] += exp(v - max[o]); break;
+                default: break;
+                }
+            }
+            /* Next input index, row-major, tracking the output offset. */
+            for (int d = p->ndim - 1; d >= 0; d--) {
+                o += ostride[d];
+                if (++idx[d] < k->dims[d]) break;
+                o -= ostride[d] * idx[d];
+                idx[d] = 0;
+            }
+        }
+    }
+    const int64_t count = k->nx / k->ny;
+    for (int64_t j = 0; j < k->ny; j++) {
+        double r = acc[j];
+        switch (p->kind) {
+        case IR_REDUCE_MEAN: r = r / (double)count; break;
+        case IR_REDUCE_L2: r = sqrt(r); break;
+        case IR_REDUCE_LOG_SUM: r = log(r); break;
+        case IR_REDUCE_LOG_SUM_EXP: r = isinf(max[j]) ? max[j] : log(r) + max[j]; break;
+        default: break;
+        }
+        y[j] = (float)r;
+    }
+    return 0;
+}
+
+static int reduce_general(struct cpu_model *m, struct cpu_step *s, const struct ir_node *n,
+                          const struct ir_value *xv, const struct ir_value *yv)
+{
+    const struct ir_reduce_params *p = n->params;
+    struct reduce_kernel *k = calloc(1, sizeof(*k));
+    if (!k) return -ENOMEM;
+    k->p = *p;
+    memcpy(k->dims, xv->shape.dims, sizeof(k->dims));
+    k->nx = ir_shape_numel(&xv->shape);
+    k->ny = ir_shape_numel(&yv->shape);
+    size_t need = (size_t)k->ny * 2 * sizeof(double);
+    if (need > m->scratch_size) m->scratch_size = need;
+    s->kernel = "reduce";
+    s->kdata = k;
+    s->kdata_free = free;
+    s->run = reduce_run;
+    return 1;
+}
+
+/* Reduce*: a ReduceMean over trailing axes only (keepdims either way) is a
+ * global average pool over planes of the reduced block; the rest run the
+ * general kernel above. */
 int cpu_reduce_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                        const struct ir_node *n, char *err, size_t errlen)
 {
     const struct ir_reduce_params *p = n->params;
     (void)err, (void)errlen;
-    if (!p || p->noop || p->kind != IR_REDUCE_MEAN || n->nin < 1 || n->in[0] < 0 || n->out[0] < 0 ||
-        n->act.kind != IR_ACT_NONE)
-        return 0;
-    const struct ir_value *xv = &g->values[n->in[0]];
-    if (xv->dtype != IR_DT_F32 || xv->shape.ndim != p->ndim) return 0;
+    if (!p || n->nin < 1 || n->in[0] < 0 || n->out[0] < 0 || n->act.kind != IR_ACT_NONE) return 0;
+    const struct ir_value *xv = &g->values[n->in[0]], *yv = &g->values[n->out[0]];
+    if (xv->dtype != IR_DT_F32 || yv->dtype != IR_DT_F32 || xv->shape.ndim != p->ndim) return 0;
+    const int64_t nx = ir_shape_numel(&xv->shape), ny = ir_shape_numel(&yv->shape);
+    if (nx < 1 || ny < 1) return 0; /* empty: the reference's business */
+    if (p->noop || p->kind != IR_REDUCE_MEAN) return reduce_general(m, s, n, xv, yv);
     int first = p->ndim;
     while (first > 0 && p->reduced[first - 1]) first--;
     for (int d = 0; d < first; d++)
-        if (p->reduced[d]) return 0; /* a reduced axis before a kept one */
+        if (p->reduced[d]) return reduce_general(m, s, n, xv, yv); /* not trailing */
     int64_t planes = 1, plane = 1;
     for (int d = 0; d < p->ndim; d++) {
         if (d < first)
@@ -191,7 +294,7 @@ int cpu_reduce_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
         else
             plane *= xv->shape.dims[d];
     }
-    if (first == p->ndim || planes < 1 || plane < 1) return 0;
+    if (first == p->ndim || planes < 1 || plane < 1) return reduce_general(m, s, n, xv, yv);
     struct pool_kernel *k = calloc(1, sizeof(*k));
     if (!k) return -ENOMEM;
     k->vec = cpu_vec_get(m->be->isa);

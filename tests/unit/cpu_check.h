@@ -42,11 +42,13 @@ void cc_attr_float(struct ir_graph *g, int node, const char *name, float v);
 typedef void cc_build_fn(struct ir_graph *g, struct cc_rng *rng, const void *arg);
 
 struct cc_expect {
-    const char *kernel; /* a kernel named "<kernel>..._<isa>" must run; NULL: not checked */
-    int steps;          /* steps that run after the passes; 0: not checked */
-    double tol;         /* |got - want| <= tol * (1 + |want|); 0: 2e-5 */
-    unsigned levels;    /* levels (1 << isa: generic 0, avx2 1, avx512 2) the kernel is
-                         * expected at; 0: all */
+    /* A kernel named "<kernel>", or "<kernel>..._<isa>", must run; NULL: not
+     * checked. */
+    const char *kernel;
+    int steps;       /* steps that run after the passes; 0: not checked */
+    double tol;      /* |got - want| <= tol * (1 + |want|); 0: 2e-5 */
+    unsigned levels; /* levels (1 << isa: generic 0, avx2 1, avx512 2) the kernel is
+                      * expected at; 0: all */
 };
 
 /* Runs the check described above; `what` names the case in failures. */

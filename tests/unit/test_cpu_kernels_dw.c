@@ -484,7 +484,17 @@ static void test_global_pool(void **state)
         { "ReduceMean", 4, { 1, 24, 7, 9 }, { 2, 3 }, 2, 0, "global_pool" },
         { "ReduceMean", 4, { 2, 24, 7, 9 }, { -1, -2 }, 2, 1, "global_pool" },
         { "ReduceMean", 3, { 4, 5, 19 }, { 2 }, 1, 1, "global_pool" },
-        { "ReduceMean", 4, { 1, 6, 5, 4 }, { 1 }, 1, 0, NULL }, /* not trailing: reference */
+        { "ReduceMean", 4, { 1, 6, 5, 4 }, { 1 }, 1, 0, "reduce" }, /* not trailing */
+        { "ReduceSum", 4, { 2, 6, 5, 4 }, { 0, 2 }, 2, 1, "reduce" },
+        { "ReduceMax", 3, { 3, 7, 5 }, { 1 }, 1, 0, "reduce" },
+        { "ReduceMin", 3, { 3, 7, 5 }, { 0 }, 1, 1, "reduce" },
+        { "ReduceProd", 2, { 3, 4 }, { 1 }, 1, 1, "reduce" },
+        { "ReduceL1", 4, { 1, 3, 4, 5 }, { 1, 3 }, 2, 0, "reduce" },
+        { "ReduceL2", 4, { 1, 3, 4, 5 }, { 2 }, 1, 1, "reduce" },
+        { "ReduceSumSquare", 3, { 2, 3, 4 }, { 0, 1, 2 }, 3, 0, "reduce" },
+        { "ReduceLogSum", 3, { 2, 3, 4 }, { 1 }, 1, 1, "reduce" },
+        { "ReduceLogSumExp", 3, { 2, 9, 4 }, { 1, 2 }, 2, 1, "reduce" },
+        { "ReduceSum", 2, { 5, 6 }, { 0 }, 0, 1, "reduce" }, /* all axes */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct cc_expect e = { .kernel = cases[i].kernel, .steps = 1 };
