@@ -121,7 +121,8 @@ int cpu_matmul_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
                        const struct ir_node *n, char *err, size_t errlen);
 
 /* Depthwise convolution, pooling, element-wise and data-movement kernels
- * (cpu_depthwise.c, cpu_depthwise_grouped.c, cpu_pool_ops.c, cpu_eltwise.c). */
+ * (cpu_depthwise.c, cpu_depthwise_grouped.c, cpu_pool_ops.c, cpu_eltwise.c,
+ * cpu_eltwise_layout.c). */
 int cpu_depthwise_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                           const struct ir_node *n, char *err, size_t errlen);
 int cpu_grouped_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
@@ -132,6 +133,8 @@ int cpu_reduce_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
                        const struct ir_node *n, char *err, size_t errlen);
 int cpu_binary_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                        const struct ir_node *n, char *err, size_t errlen);
+int cpu_transpose_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                          const struct ir_node *n, char *err, size_t errlen);
 int cpu_unary_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                       const struct ir_node *n, char *err, size_t errlen);
 

@@ -43,6 +43,7 @@ static const struct kernel_choice choices[] = {
     { "HardSigmoid", cpu_unary_prepare },
     { "HardSwish", cpu_unary_prepare },
     { "Clip", cpu_unary_prepare },
+    { "Transpose", cpu_transpose_prepare },
     { NULL, NULL },
 };
 /* clang-format on */

@@ -581,6 +581,43 @@ static void test_activations(void **state)
     }
 }
 
+/* --- layout ------------------------------------------------------------------- */
+
+struct transpose_case {
+    int ndim;
+    int64_t dims[5];
+    int64_t perm[5];
+    bool no_perm; /* reversed axes, the default */
+    const char *kernel;
+};
+
+static void transpose_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
+{
+    const struct transpose_case *c = arg;
+    (void)rng;
+    int x = cc_input(g, "x", c->ndim, c->dims);
+    int t = cc_node(g, "Transpose", 1, &x);
+    if (!c->no_perm) cc_attr_ints(g, t, "perm", c->perm, c->ndim);
+    cc_output(g, cc_out(g, t));
+}
+
+static void test_transpose(void **state)
+{
+    (void)state;
+    static const struct transpose_case cases[] = {
+        { 5, { 1, 2, 58, 28, 28 }, { 0, 2, 1, 3, 4 }, false, "transpose_blocks" },
+        { 5, { 1, 2, 3, 5, 7 }, { 2, 0, 1, 3, 4 }, false, "transpose_blocks" },
+        { 4, { 3, 4, 5, 6 }, { 1, 3, 2, 0 }, false, NULL }, /* last axis moves */
+        { 4, { 3, 4, 5, 6 }, { 2, 1, 0, 3 }, false, "transpose_blocks" },
+        { 3, { 4, 5, 6 }, { 0 }, true, NULL },
+        { 3, { 4, 5, 6 }, { 0, 1, 2 }, false, NULL }, /* identity */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct cc_expect e = { .kernel = cases[i].kernel, .steps = 1 };
+        cc_check("transpose", transpose_build, &cases[i], 900 + i, &e);
+    }
+}
+
 /* --- squeeze-excite ---------------------------------------------------------- */
 
 struct se_case {
@@ -648,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_global_pool),
         cmocka_unit_test(test_binary),
         cmocka_unit_test(test_activations),
+        cmocka_unit_test(test_transpose),
         cmocka_unit_test(test_squeeze_excite),
         cmocka_unit_test(test_levels_run),
     };
