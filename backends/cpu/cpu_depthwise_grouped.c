@@ -1,7 +1,8 @@
 /* Grouped 2-D convolution with few channels per group (RegNet's group width
  * 16, ResNeXt's 4 to 32): a direct kernel per block of output channels of a
  * group (cpu_eltwise.h's gconv), no im2col, with bias, residual and
- * activation fused. Only where the instruction-set level has the kernel;
+ * activation fused. Only where the instruction-set level has the kernel
+ * (AVX2, AVX-512);
  * elsewhere (and for wide groups, which GEMM serves better) the Conv falls
  * to the next kernel in cpu_kernels.c. Blocks of (image, group, output
  * channels) are split over the instance's threads. */
@@ -169,10 +170,10 @@ int cpu_grouped_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir
         .pt = p->pads[0],
         .pl = p->pads[1],
     };
-    /* The flat layout (16-lane masks: the AVX-512 level) takes any kernel
-     * at stride 1 over rows as wide as the input's; rows take square 1x1,
-     * 3x3 and 5x5 kernels at stride 1 or 2. */
-    const bool flat = vec->level == CPU_ISA_AVX512 && win.sh == 1 && win.sw == 1 && win.ow == win.w;
+    /* The flat layout takes any kernel at stride 1 over rows as wide as
+     * the input's; rows take square 1x1, 3x3 and 5x5 kernels at stride 1
+     * or 2. */
+    const bool flat = win.sh == 1 && win.sw == 1 && win.ow == win.w;
     const bool rows = win.kh == win.kw && (win.kh == 1 || win.kh == 3 || win.kh == 5) &&
                       win.sh == win.sw && (win.sh == 1 || win.sh == 2) && win.dh == 1 &&
                       win.dw == 1;

@@ -5,6 +5,7 @@
 #include <math.h>
 
 void cpu_window_avx2(int op, const struct cpu_window *g, const struct cpu_plane *p);
+void cpu_gconv_avx2(const struct cpu_gconv *a);
 
 static void epilogue(float *y, const float *sum, int64_t n, float bias, const struct ir_act *act)
 {
@@ -130,4 +131,6 @@ const struct cpu_vec cpu_vec_avx2 = {
     .sum = sum,
     .max = max,
     .window = cpu_window_avx2,
+    .gconv_block = 8,
+    .gconv = cpu_gconv_avx2,
 };

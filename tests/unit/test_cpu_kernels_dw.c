@@ -331,7 +331,7 @@ static void test_grouped_random(void **state)
         { 1, 4, 8, 3, 13, 13, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, true, ACT_NONE, true },
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-        struct cc_expect e = { .kernel = "grouped", .steps = 1, .tol = 5e-5, .levels = 4 };
+        struct cc_expect e = { .kernel = "grouped", .steps = 1, .tol = 5e-5, .levels = 6 };
         cc_check("grouped", grouped_build, &fixed[i], 800 + i, &e);
     }
     struct cc_rng rng = { 4242 };
@@ -370,7 +370,7 @@ static void test_grouped_random(void **state)
                  (long long)c.w, (long long)c.kh, (long long)c.kw, (long long)c.sh, (long long)c.sw,
                  (long long)c.dh, act_names[c.act], c.residual ? " res" : "");
         struct cc_expect e = {
-            .kernel = flat || rows ? "grouped" : NULL, .steps = 1, .tol = 5e-5, .levels = 4
+            .kernel = flat || rows ? "grouped" : NULL, .steps = 1, .tol = 5e-5, .levels = 6
         };
         cc_check(what, grouped_build, &c, 8000 + (uint64_t)iter, &e);
     }
