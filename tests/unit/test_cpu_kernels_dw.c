@@ -194,6 +194,9 @@ static void test_depthwise_shapes(void **state)
           0,
           false,
           false },
+        /* Big enough to be split over threads. */
+        { 1, 64, 1, 56, 56, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, true, ACT_CLIP6, 1, false, false },
+        { 1, 256, 1, 14, 14, 5, 5, 1, 1, 1, 1, { 2, 2, 2, 2 }, true, ACT_SILU, 0, false, false },
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) dw_check(&fixed[i], 100 + i);
 }
@@ -408,6 +411,7 @@ static void test_pool_random(void **state)
     (void)state;
     static const struct pool_case fixed[] = {
         { "MaxPool", 1, 24, 112, 112, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, false, false },
+        { "MaxPool", 1, 64, 112, 112, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, false, false },
         { "MaxPool", 1, 8, 28, 28, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, true, false },
         { "MaxPool", 1, 8, 15, 15, 3, 3, 2, 2, 1, 1, { 0, 0, 0, 0 }, true, false },
         { "AveragePool", 1, 8, 15, 15, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, true, true },
@@ -529,6 +533,8 @@ static void test_binary(void **state)
     (void)state;
     static const struct bin_case cases[] = {
         { "Add", 4, 4, { 1, 24, 56, 56 }, { 1, 24, 56, 56 }, true, false, "binary" },
+        { "Add", 4, 4, { 1, 64, 128, 129 }, { 1, 64, 128, 129 }, true, false, "binary" },
+        { "Mul", 4, 4, { 1, 64, 128, 127 }, { 1, 64, 1, 1 }, false, false, "binary_bcast" },
         { "Add", 1, 1, { 37 }, { 37 }, false, false, "binary" },
         { "Mul", 4, 4, { 1, 40, 7, 7 }, { 1, 40, 1, 1 }, false, false, "binary_bcast" },
         { "Mul", 4, 4, { 1, 40, 1, 1 }, { 1, 40, 7, 7 }, false, false, "binary_bcast" },
