@@ -127,6 +127,8 @@ int cpu_depthwise_prepare(struct cpu_model *m, struct cpu_step *s, const struct 
                           const struct ir_node *n, char *err, size_t errlen);
 int cpu_grouped_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                         const struct ir_node *n, char *err, size_t errlen);
+int cpu_gemv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                     const struct ir_node *n, char *err, size_t errlen);
 int cpu_pool_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                      const struct ir_node *n, char *err, size_t errlen);
 int cpu_reduce_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,

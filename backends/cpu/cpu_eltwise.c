@@ -1,10 +1,13 @@
 /* Element-wise step kernels: Add, Sub, Mul, Div of float32 tensors of the
  * same shape or with one side broadcast along whole axes (a scalar, a
  * per-channel vector, a trailing row), and the activation ops (Relu, Clip,
- * Sigmoid, HardSigmoid, ...) as ir_act. Both may run in place. Also the
+ * Sigmoid, HardSigmoid, ...) as ir_act. Both may run in place. The 1x1
+ * convolutions of squeeze-excite blocks as matrix-vector products. Also the
  * table lookup, the task split and the epilogue helper the other kernels
  * share. */
 #include "cpu_eltwise.h"
+
+#include "ops_nn.h"
 
 #include <errno.h>
 #include <float.h>
@@ -265,5 +268,76 @@ int cpu_unary_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_g
     s->kdata_free = free;
     s->run = un_run;
     s->inplace = true;
+    return 1;
+}
+
+/* --- squeeze-excite convolutions ------------------------------------------ */
+
+/* A 1x1 convolution over a 1x1 plane (the squeeze and excite steps after a
+ * global pool) is a matrix-vector product: GEMM libraries run it at a
+ * fraction of their speed, so the weights are stored transposed here and
+ * the product runs as broadcast-input FMAs over rows of outputs. */
+struct gemv_kernel {
+    const struct cpu_vec *vec;
+    int64_t n, c, m, ldw;
+    float *wt, *bias; /* [c][ldw], [ldw] */
+};
+
+static void gemv_kernel_free(void *p)
+{
+    struct gemv_kernel *k = p;
+    if (!k) return;
+    ir_free(k->wt);
+    ir_free(k->bias);
+    free(k);
+}
+
+static int gemv_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
+{
+    const struct gemv_kernel *k = s->kdata;
+    const float *in = x->ptr[s->in[0]];
+    float *y = x->ptr[s->out[0]];
+    (void)m;
+    for (int64_t b = 0; b < k->n; b++)
+        k->vec->gemv(y + b * k->m, k->wt, in + b * k->c, k->bias, k->m, k->c, k->ldw, &s->act);
+    return 0;
+}
+
+int cpu_gemv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                     const struct ir_node *n, char *err, size_t errlen)
+{
+    const struct ir_conv_params *p = n->params;
+    (void)err, (void)errlen;
+    if (!p || p->transpose || p->group != 1 || n->nin < 2 || n->in[0] < 0 || n->in[1] < 0) return 0;
+    const struct ir_value *xv = &g->values[n->in[0]], *yv = &g->values[n->out[0]];
+    if (xv->dtype != IR_DT_F32 || xv->shape.ndim < 3) return 0;
+    for (int d = 2; d < xv->shape.ndim; d++)
+        if (xv->shape.dims[d] != 1 || yv->shape.dims[d] != 1) return 0;
+    const struct cpu_slot *ws = &m->slots[n->in[1]];
+    const struct cpu_slot *bs = n->nin > 2 && n->in[2] >= 0 ? &m->slots[n->in[2]] : NULL;
+    if (ws->kind != CPU_SLOT_CONST || ws->dtype != IR_DT_F32 || !ws->data) return 0;
+    if (bs && (bs->kind != CPU_SLOT_CONST || !bs->data)) return 0;
+    const int64_t c = xv->shape.dims[1], mo = yv->shape.dims[1];
+    if ((int64_t)(ws->nbytes / sizeof(float)) != c * mo) return 0; /* kernel 1x1 */
+    struct gemv_kernel *k = calloc(1, sizeof(*k));
+    if (!k) return -ENOMEM;
+    s->kdata = k;
+    s->kdata_free = gemv_kernel_free;
+    k->vec = cpu_vec_get(m->be->isa);
+    k->n = xv->shape.dims[0];
+    k->c = c;
+    k->m = mo;
+    k->ldw = (mo + 15) / 16 * 16;
+    k->wt = ir_alloc((size_t)(c * k->ldw) * sizeof(float));
+    k->bias = ir_alloc((size_t)k->ldw * sizeof(float));
+    if (!k->wt || !k->bias) return -ENOMEM;
+    const float *w = ws->data, *b = bs ? bs->data : NULL;
+    for (int64_t o = 0; o < mo; o++) {
+        for (int64_t j = 0; j < c; j++) k->wt[j * k->ldw + o] = w[o * c + j];
+        k->bias[o] = b ? b[o] : 0.0f;
+    }
+    static const char *const names[] = { "gemv_generic", "gemv_avx2", "gemv_avx512" };
+    s->kernel = names[k->vec->level];
+    s->run = gemv_run;
     return 1;
 }

@@ -99,6 +99,11 @@ struct cpu_vec {
                    const struct ir_act *act);
     /* Sum of x[0..n). */
     float (*sum)(const float *x, int64_t n);
+    /* y[i] = act(bias[i] + sum over j < c of x[j] * wt[j * ldw + i]) for i < m: a
+     * matrix-vector product with the matrix stored transposed, rows padded
+     * to ldw (a multiple of 16, zeros past m, 64-byte aligned; bias too). */
+    void (*gemv)(float *y, const float *wt, const float *x, const float *bias, int64_t m, int64_t c,
+                 int64_t ldw, const struct ir_act *act);
     /* Max of x[0..n) (NaN never wins, as in the reference pooling); -inf for n = 0. */
     float (*max)(const float *x, int64_t n);
     /* One plane of a window op (enum cpu_win_op). */

@@ -88,6 +88,39 @@ static void binary(int op, float *y, const float *a, const float *b, int bstep, 
     if (act8_scalar(act)) ir_act_apply(act, y, (size_t)n);
 }
 
+/* Four vectors of outputs at a time, one broadcast input per step. */
+static void gemv(float *y, const float *wt, const float *x, const float *bias, int64_t m, int64_t c,
+                 int64_t ldw, const struct ir_act *act)
+{
+    int64_t i = 0;
+    for (; i + 32 <= m; i += 32) {
+        __m256 a0 = _mm256_load_ps(bias + i), a1 = _mm256_load_ps(bias + i + 8);
+        __m256 a2 = _mm256_load_ps(bias + i + 16), a3 = _mm256_load_ps(bias + i + 24);
+        for (int64_t j = 0; j < c; j++) {
+            const __m256 xj = _mm256_broadcast_ss(x + j);
+            const float *row = wt + j * ldw + i;
+            a0 = _mm256_fmadd_ps(xj, _mm256_load_ps(row), a0);
+            a1 = _mm256_fmadd_ps(xj, _mm256_load_ps(row + 8), a1);
+            a2 = _mm256_fmadd_ps(xj, _mm256_load_ps(row + 16), a2);
+            a3 = _mm256_fmadd_ps(xj, _mm256_load_ps(row + 24), a3);
+        }
+        _mm256_storeu_ps(y + i, act8(a0, act));
+        _mm256_storeu_ps(y + i + 8, act8(a1, act));
+        _mm256_storeu_ps(y + i + 16, act8(a2, act));
+        _mm256_storeu_ps(y + i + 24, act8(a3, act));
+    }
+    for (; i < m; i += 8) {
+        __m256 a0 = _mm256_load_ps(bias + i);
+        for (int64_t j = 0; j < c; j++)
+            a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(x + j), _mm256_load_ps(wt + j * ldw + i), a0);
+        if (m - i >= 8)
+            _mm256_storeu_ps(y + i, act8(a0, act));
+        else
+            _mm256_maskstore_ps(y + i, tail_mask8(m - i), act8(a0, act));
+    }
+    if (act8_scalar(act)) ir_act_apply(act, y, (size_t)m);
+}
+
 AVX2_INLINE float hsum8(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -128,6 +161,7 @@ const struct cpu_vec cpu_vec_avx2 = {
     .epilogue = epilogue,
     .unary = unary,
     .binary = binary,
+    .gemv = gemv,
     .sum = sum,
     .max = max,
     .window = cpu_window_avx2,

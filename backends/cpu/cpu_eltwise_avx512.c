@@ -102,6 +102,37 @@ static void binary(int op, float *y, const float *a, const float *b, int bstep, 
     if (act16_scalar(act)) ir_act_apply(act, y, (size_t)n);
 }
 
+/* Four vectors of outputs at a time, one broadcast input per step. */
+static void gemv(float *y, const float *wt, const float *x, const float *bias, int64_t m, int64_t c,
+                 int64_t ldw, const struct ir_act *act)
+{
+    int64_t i = 0;
+    for (; i + 64 <= m; i += 64) {
+        __m512 a0 = _mm512_load_ps(bias + i), a1 = _mm512_load_ps(bias + i + 16);
+        __m512 a2 = _mm512_load_ps(bias + i + 32), a3 = _mm512_load_ps(bias + i + 48);
+        for (int64_t j = 0; j < c; j++) {
+            const __m512 xj = _mm512_set1_ps(x[j]);
+            const float *row = wt + j * ldw + i;
+            a0 = _mm512_fmadd_ps(xj, _mm512_load_ps(row), a0);
+            a1 = _mm512_fmadd_ps(xj, _mm512_load_ps(row + 16), a1);
+            a2 = _mm512_fmadd_ps(xj, _mm512_load_ps(row + 32), a2);
+            a3 = _mm512_fmadd_ps(xj, _mm512_load_ps(row + 48), a3);
+        }
+        _mm512_storeu_ps(y + i, act16(a0, act));
+        _mm512_storeu_ps(y + i + 16, act16(a1, act));
+        _mm512_storeu_ps(y + i + 32, act16(a2, act));
+        _mm512_storeu_ps(y + i + 48, act16(a3, act));
+    }
+    for (; i < m; i += 16) {
+        __m512 a0 = _mm512_load_ps(bias + i);
+        for (int64_t j = 0; j < c; j++)
+            a0 = _mm512_fmadd_ps(_mm512_set1_ps(x[j]), _mm512_load_ps(wt + j * ldw + i), a0);
+        __mmask16 mk = m - i >= 16 ? (__mmask16)0xffff : tail_mask(m - i);
+        _mm512_mask_storeu_ps(y + i, mk, act16(a0, act));
+    }
+    if (act16_scalar(act)) ir_act_apply(act, y, (size_t)m);
+}
+
 static float sum(const float *x, int64_t n)
 {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
@@ -134,6 +165,7 @@ const struct cpu_vec cpu_vec_avx512 = {
     .epilogue = epilogue,
     .unary = unary,
     .binary = binary,
+    .gemv = gemv,
     .sum = sum,
     .max = max,
     .window = cpu_window_avx512,

@@ -57,6 +57,17 @@ static void binary(int op, float *y, const float *a, const float *b, int bstep, 
     ir_act_apply(act, y, (size_t)n);
 }
 
+static void gemv(float *y, const float *wt, const float *x, const float *bias, int64_t m, int64_t c,
+                 int64_t ldw, const struct ir_act *act)
+{
+    for (int64_t i = 0; i < m; i++) y[i] = bias[i];
+    for (int64_t j = 0; j < c; j++) {
+        const float xj = x[j], *row = wt + j * ldw;
+        for (int64_t i = 0; i < m; i++) y[i] += xj * row[i];
+    }
+    ir_act_apply(act, y, (size_t)m);
+}
+
 static float sum(const float *x, int64_t n)
 {
     /* Four partial sums: the loop vectorizes and rounding grows slower. */
@@ -80,6 +91,7 @@ const struct cpu_vec cpu_vec_generic = {
     .epilogue = epilogue,
     .unary = unary,
     .binary = binary,
+    .gemv = gemv,
     .sum = sum,
     .max = max,
     .window = cpu_window_generic,

@@ -15,6 +15,7 @@ struct kernel_choice {
 static const struct kernel_choice choices[] = {
     { "Conv", cpu_depthwise_prepare },
     { "Conv", cpu_grouped_prepare },
+    { "Conv", cpu_gemv_prepare },
     { "Conv", cpu_conv_prepare },
     { "Gemm", cpu_gemm_prepare },
     { "MatMul", cpu_matmul_prepare },

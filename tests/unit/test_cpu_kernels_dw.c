@@ -666,9 +666,49 @@ static void test_squeeze_excite(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         /* GlobalAveragePool, two convs with their activations, the Mul. */
-        struct cc_expect e = { .kernel = "binary_bcast", .steps = 4, .tol = 5e-5 };
+        struct cc_expect e = { .kernel = "gemv", .steps = 4, .tol = 5e-5 };
         cc_check(cases[i].hard ? "squeeze-excite hard" : "squeeze-excite", se_build, &cases[i],
                  700 + i, &e);
+    }
+}
+
+struct gemv_case {
+    int64_t n, c, m;
+    bool bias, residual;
+    int act;
+};
+
+static void gemv_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
+{
+    const struct gemv_case *c = arg;
+    const int64_t xd[] = { c->n, c->c, 1, 1 }, wd[] = { c->m, c->c, 1, 1 }, bd[] = { c->m };
+    const int64_t yd[] = { c->n, c->m, 1, 1 };
+    int in[] = { cc_input(g, "x", 4, xd), cc_const(g, rng, 4, wd, -1.0f, 1.0f),
+                 c->bias ? cc_const(g, rng, 1, bd, -1.0f, 1.0f) : -1 };
+    int y = cc_out(g, cc_node(g, "Conv", c->bias ? 3 : 2, in));
+    if (c->residual) {
+        int add_in[] = { cc_input(g, "r", 4, yd), y };
+        y = cc_out(g, cc_node(g, "Add", 2, add_in));
+    }
+    cc_output(g, act_add(g, y, c->act, false));
+}
+
+/* 1x1 convolutions over 1x1 planes run as matrix-vector products. */
+static void test_gemv(void **state)
+{
+    (void)state;
+    static const struct gemv_case cases[] = {
+        { 1, 96, 24, true, false, ACT_RELU }, { 1, 24, 96, true, false, ACT_HARD_SIGMOID },
+        { 2, 37, 70, false, true, ACT_RELU }, { 1, 576, 1024, true, false, ACT_HARD_SWISH },
+        { 3, 5, 131, true, false, ACT_SILU }, { 1, 8, 3, true, true, ACT_NONE },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char what[96];
+        snprintf(what, sizeof(what), "gemv n%lld c%lld m%lld %s%s", (long long)cases[i].n,
+                 (long long)cases[i].c, (long long)cases[i].m, act_names[cases[i].act],
+                 cases[i].residual ? " res" : "");
+        struct cc_expect e = { .kernel = "gemv", .steps = 1, .tol = 5e-5 };
+        cc_check(what, gemv_build, &cases[i], 1100 + i, &e);
     }
 }
 
@@ -692,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_binary),
         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_transpose),
+        cmocka_unit_test(test_gemv),
         cmocka_unit_test(test_squeeze_excite),
         cmocka_unit_test(test_levels_run),
     };
