@@ -50,7 +50,7 @@ AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_pl
     const __m512 fill = op == CPU_WIN_MAX ? _mm512_set1_ps(-INFINITY) : _mm512_setzero_ps();
     const __m512 init = op == CPU_WIN_DW ? _mm512_set1_ps(p->bias) : fill;
     const int64_t ix0 = ox * S - g->pl;
-    __m512 acc[ROWS];
+    __m512 acc[2 * ROWS];
     UNROLL
     for (int r = 0; r < R; r++) acc[r] = init;
     UNROLL
@@ -106,7 +106,12 @@ AVX512_INLINE void rows_fixed(int op, const struct cpu_window *g, const struct c
 AVX512_INLINE void plane_fixed(int op, const struct cpu_window *g, const struct cpu_plane *p,
                                const int KH, const int KW, const int S)
 {
+    /* Eight rows per pass pay off at stride 1 over tall planes (about 10%
+     * at 56x56 and 112x112), four elsewhere (min of 8 interleaved runs). */
     int64_t oy = 0;
+    if (S == 1 && g->oh >= 28)
+        for (; oy + 2 * ROWS <= g->oh; oy += 2 * ROWS)
+            rows_fixed(op, g, p, oy, 2 * ROWS, KH, KW, S);
     for (; oy + ROWS <= g->oh; oy += ROWS) rows_fixed(op, g, p, oy, ROWS, KH, KW, S);
     for (; oy + ROWS / 2 <= g->oh; oy += ROWS / 2) rows_fixed(op, g, p, oy, ROWS / 2, KH, KW, S);
     for (; oy < g->oh; oy++) rows_fixed(op, g, p, oy, 1, KH, KW, S);
