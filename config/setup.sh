@@ -90,7 +90,8 @@ test)
     packages_install build demo test
     build_dir "$BUILD"
     build_dir "$BUILD_ASAN" -Dbuildtype=debug -Db_sanitize=address,undefined \
-        -Db_lundef=false -Dc_args=-fno-sanitize-recover=all
+        -Db_lundef=false -Dc_args=-fno-sanitize-recover=all \
+        -Dzoo_cache="$top/$BUILD/tests/zoo/models"
     tests_run "$BUILD" "$BUILD_ASAN"
     ;;
 -h | --help | help)

@@ -109,7 +109,8 @@ int ir_graph_sort(struct ir_graph *g, char *err, size_t errlen)
         goto out;
     }
     for (int i = 0; i < g->nnodes; i++) sorted[i] = g->nodes[order[i]];
-    memcpy(g->nodes, sorted, sizeof(*sorted) * (size_t)g->nnodes);
+    if (g->nnodes > 0) /* nodes is NULL in a graph without any */
+        memcpy(g->nodes, sorted, sizeof(*sorted) * (size_t)g->nnodes);
     for (int i = 0; i < g->nnodes; i++)
         for (int k = 0; k < g->nodes[i].nout; k++)
             if (g->nodes[i].out[k] >= 0) g->values[g->nodes[i].out[k]].producer = i;
