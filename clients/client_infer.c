@@ -203,6 +203,8 @@ static int frame_out(struct inferd_client *c, int kind, const char *meta, size_t
     };
     if (meta_len > UINT32_MAX || inferd_frame_header_encode(&h, hdr) < 0)
         return client_fail(-EINVAL, err, errlen, "request too large to frame");
+    /* Timed from before the write: the daemon may answer before a send
+     * that woke it returns to us. */
     if ((rc = pending_add(c, h.request_id)) < 0)
         return client_fail(rc, err, errlen, "out of memory");
     rc = frame_send(c, iov, n, deadline, err, errlen);
@@ -211,7 +213,6 @@ static int frame_out(struct inferd_client *c, int kind, const char *meta, size_t
         pending_remove(c, (size_t)pending_find(c, h.request_id));
         return rc;
     }
-    c->pending[pending_find(c, h.request_id)].sent_us = client_now_us();
     *id = h.request_id;
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,13 @@
 static int nn_fail(struct inferd_client *c, const char *op, char *err, size_t errlen)
 {
     int e = nn_errno();
-    if (e == ETIMEDOUT || e == EAGAIN)
-        return client_fail(INFERD_E_TIMEOUT, err, errlen, "%s: no %s within %d ms", c->address, op,
-                           c->timeout_ms);
+    if (e == ETIMEDOUT || e == EAGAIN) {
+        /* nanomsg connects in the background: say when it never did. */
+        bool never = nn_get_statistic(c->nn, NN_STAT_CURRENT_CONNECTIONS) == 0;
+        return client_fail(INFERD_E_TIMEOUT, err, errlen, "%s: no %s within %d ms%s", c->address,
+                           op, c->timeout_ms,
+                           never ? " (not connected: is inferd listening there?)" : "");
+    }
     if (e == ETERM || e == EBADF) client_break(c, nn_strerror(e));
     return client_fail(-e, err, errlen, "%s: %s: %s", c->address, op, nn_strerror(e));
 }

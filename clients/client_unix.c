@@ -81,7 +81,7 @@ static int io_failed(struct inferd_client *c, const char *op, int e, char *err, 
 {
     char why[256];
     if (e == EPIPE || e == ECONNRESET)
-        snprintf(why, sizeof(why), "the daemon closed the connection (%s)", op);
+        snprintf(why, sizeof(why), "the daemon closed the connection (seen on %s)", op);
     else
         snprintf(why, sizeof(why), "%s failed: %s", op, strerror(e));
     client_break(c, why);

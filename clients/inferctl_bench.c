@@ -196,8 +196,8 @@ static int inputs_from_models(struct bench *b, const char *models_json)
         t->data = b->data[b->ninputs];
         t->size = size;
         b->ninputs++;
-        int n = snprintf(b->describe + off, sizeof(b->describe) - off, "%s%s %s [", off ? ", " : "",
-                         name->valuestring, dt->valuestring);
+        int n = snprintf(b->describe + off, sizeof(b->describe) - off, "%s%s: random %s [",
+                         off ? ", " : "", name->valuestring, dt->valuestring);
         for (int i = 0; n > 0 && i < t->ndim; i++) {
             off += (size_t)n;
             if (off >= sizeof(b->describe)) break;
@@ -221,8 +221,18 @@ out:
     return ex;
 }
 
+static bool code_is_wire(int code)
+{
+    return code <= INFERD_E_BAD_FRAME && code >= INFERD_E_INTERNAL;
+}
+
+/* Failures of the connection itself (reset, refused, ...) share one row: the
+ * example message says which. */
+#define CODE_CONNECTION (-ECONNRESET)
+
 static void code_count(struct worker *w, int code, const char *msg)
 {
+    if (!code_is_wire(code)) code = CODE_CONNECTION;
     for (int i = 0; i < w->ncodes; i++)
         if (w->codes[i].code == code) {
             w->codes[i].n++;
@@ -272,7 +282,7 @@ static bool worker_loop(struct worker *w, struct inferd_client **cp, long n, boo
                                                .inputs = b->inputs,
                                                .ninputs = b->ninputs };
     int depth = inferd_client_transport(*cp) == INFERD_CLIENT_UNIX ? b->a->depth : 1;
-    int inflight = 0, rc = 0;
+    int inflight = 0, rc = 0, lost_in_row = 0;
     long sent = 0;
     char err[1024];
     for (;;) {
@@ -292,6 +302,7 @@ static bool worker_loop(struct worker *w, struct inferd_client **cp, long n, boo
         rc = inferd_client_recv(*cp, &r, &id, err, sizeof(err));
         if (rc == 0) {
             inflight--;
+            lost_in_row = 0;
             if (counted) {
                 w->ok++;
                 lat_add(w, r->latency_us);
@@ -312,8 +323,14 @@ static bool worker_loop(struct worker *w, struct inferd_client **cp, long n, boo
         inflight = 0;
         inferd_client_close(*cp);
         *cp = NULL;
-        if (inferd_client_connect(b->a->address, b->a->timeout_ms, cp, err, sizeof(err)) < 0)
+        /* A daemon that is gone would cost a timeout per request: give up
+         * after a few failures in a row with nothing answered between. */
+        if (++lost_in_row == 3) return false;
+        rc = inferd_client_connect(b->a->address, b->a->timeout_ms, cp, err, sizeof(err));
+        if (rc < 0) {
+            if (counted) code_count(w, rc, err);
             return false;
+        }
     }
 }
 
@@ -390,6 +407,9 @@ static int report(struct bench *b, double secs)
                pct_ms(lat, nlat, 0.50), pct_ms(lat, nlat, 0.90), pct_ms(lat, nlat, 0.99),
                (double)lat[nlat - 1] / 1e3, sum / (double)nlat / 1e3);
     free(lat);
+    if (ok + failed < a->requests)
+        printf("not sent:   %ld (the connections were lost and could not be reopened)\n",
+               a->requests - ok - failed);
     if (all.ncodes == 0) {
         printf("errors:     none\n");
         return EXIT_OK;
@@ -397,9 +417,9 @@ static int report(struct bench *b, double secs)
     printf("errors:     %ld\n", failed);
     for (int i = 0; i < all.ncodes; i++) {
         int code = all.codes[i].code;
-        bool wire = code <= INFERD_E_BAD_FRAME && code >= INFERD_E_INTERNAL;
-        printf("  %-16s %8ld  e.g. %s\n", wire ? inferd_client_error_name(code) : "connection",
-               all.codes[i].n, all.codes[i].example);
+        printf("  %-16s %8ld  e.g. %s\n",
+               code_is_wire(code) ? inferd_client_error_name(code) : "connection", all.codes[i].n,
+               all.codes[i].example);
     }
     return EXIT_ANSWER;
 }
@@ -439,6 +459,13 @@ int ctl_bench(const struct ctl_args *a)
     struct bench b;
     memset(&b, 0, sizeof(b));
     b.a = a;
+    const char *addr = a->address ? a->address : getenv("INFERD_ADDRESS");
+    if (a->depth > 1 && addr &&
+        (strncmp(addr, "ipc://", 6) == 0 || strncmp(addr, "tcp://", 6) == 0)) {
+        fprintf(stderr, "inferctl: bench: --depth needs a Unix socket (a nanomsg connection "
+                        "carries one request at a time; raise -c instead)\n");
+        return EXIT_USAGE;
+    }
     int ex = setup_inputs(&b);
     if (ex) goto out;
     b.w = calloc((size_t)a->concurrency, sizeof(*b.w));
@@ -448,8 +475,8 @@ int ctl_bench(const struct ctl_args *a)
     }
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.cond, NULL);
-    printf("bench: model %s, %d connection%s%s, %ld requests, input %s\n", a->model, a->concurrency,
-           a->concurrency > 1 ? "s" : "", a->depth > 1 ? " (pipelined)" : "", a->requests,
+    printf("bench: model %s, %d connection%s, %d in flight each, %ld requests, input %s\n",
+           a->model, a->concurrency, a->concurrency > 1 ? "s" : "", a->depth, a->requests,
            b.describe);
     fflush(stdout);
     int started = 0;
