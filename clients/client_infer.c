@@ -234,13 +234,6 @@ int inferd_client_send(struct inferd_client *c, const struct inferd_client_reque
     return rc;
 }
 
-static int frame_read(struct inferd_client *c, uint64_t deadline, struct rx_frame **f, char *err,
-                      size_t errlen)
-{
-    if (c->transport == INFERD_CLIENT_UNIX) return unix_read_frame(c, deadline, f, err, errlen);
-    return nnc_read_frame(c, deadline, f, err, errlen);
-}
-
 static struct rx_frame *stash_take(struct inferd_client *c, uint64_t id)
 {
     struct rx_frame **pp = &c->stash_head, *prev = NULL;
@@ -255,73 +248,39 @@ static struct rx_frame *stash_take(struct inferd_client *c, uint64_t id)
     return NULL;
 }
 
-/* An error frame for the connection (id 0 on a Unix socket): the daemon
- * hangs up after it. */
-static int connection_error(struct inferd_client *c, struct rx_frame *f, char *err, size_t errlen)
-{
-    struct inferd_error_meta *em = NULL;
-    char why[600];
-    int code = INFERD_E_BAD_FRAME;
-    if (inferd_error_meta_decode(f->meta, f->h.meta_len, &em, NULL, 0) == 0) {
-        code = em->code;
-        snprintf(why, sizeof(why), "the daemon ended the connection: %s: %s", em->name,
-                 em->message);
-    } else {
-        snprintf(why, sizeof(why), "the daemon ended the connection with an unreadable error");
-    }
-    inferd_error_meta_free(em);
-    rx_frame_free(f);
-    client_break(c, why);
-    return client_fail(code, err, errlen, "%s: %s", c->address, why);
-}
-
-/* Waits for the reply to id (0: any live request), keeping others for later
- * and dropping replies to abandoned requests. */
+/* Waits for the reply to id (0: any live request). On a Unix socket other
+ * replies wait in the stash, filed by unix_frame_file(). */
 static int reply_await(struct inferd_client *c, uint64_t id, uint64_t deadline,
                        struct rx_frame **out, char *err, size_t errlen)
 {
+    struct rx_frame *f = NULL;
+    int rc;
     *out = NULL;
-    struct rx_frame *f = stash_take(c, id);
-    while (!f) {
-        int rc = frame_read(c, deadline, &f, err, errlen);
+    if (c->transport == INFERD_CLIENT_NANOMSG) {
+        rc = nnc_read_frame(c, deadline, &f, err, errlen);
         if (rc < 0) {
-            /* On nanomsg anything but a timeout consumed the one reply. */
-            if (c->transport == INFERD_CLIENT_NANOMSG && rc != INFERD_E_TIMEOUT) c->npending = 0;
+            /* anything but a timeout consumed the one reply */
+            if (rc != INFERD_E_TIMEOUT) c->npending = 0;
             return rc;
         }
-        if (c->transport == INFERD_CLIENT_NANOMSG) {
-            /* REQ matched it to the one request in flight; a frame error the
-             * daemon could not tie to an id comes back with id 0. */
-            if (c->npending == 1 && (f->h.request_id == c->pending[0].id || f->h.request_id == 0)) {
-                f->h.request_id = c->pending[0].id;
-                break;
-            }
+        /* REQ matched it to the one request in flight; a frame error the
+         * daemon could not tie to an id comes back with id 0. */
+        uint64_t got = f->h.request_id;
+        if (c->npending != 1 || (got != c->pending[0].id && got != 0)) {
             rx_frame_free(f);
+            c->npending = 0;
             return client_fail(INFERD_E_BAD_FRAME, err, errlen,
                                "%s: reply for request id %llu, which is not in flight", c->address,
-                               (unsigned long long)f->h.request_id);
+                               (unsigned long long)got);
         }
-        if (f->h.request_id == 0 && f->h.kind == INFERD_KIND_ERROR)
-            return connection_error(c, f, err, errlen);
-        long i = pending_find(c, f->h.request_id);
-        if (i < 0) {
-            uint64_t bad = f->h.request_id;
-            rx_frame_free(f);
-            client_break(c, "the daemon answered a request id never sent");
-            return client_fail(INFERD_E_BAD_FRAME, err, errlen,
-                               "%s: reply for request id %llu, which was never sent", c->address,
-                               (unsigned long long)bad);
-        }
-        if (c->pending[i].abandoned) {
-            pending_remove(c, (size_t)i);
-            rx_frame_free(f);
-            f = NULL;
-            continue;
-        }
-        if (id && f->h.request_id != id) {
-            stash_push(c, f);
-            f = NULL;
-        }
+        f->h.request_id = c->pending[0].id;
+        *out = f;
+        return 0;
+    }
+    while (!(f = stash_take(c, id))) {
+        if (c->broken) return client_broken_error(c, err, errlen);
+        if ((rc = unix_read_frame(c, deadline, &f, err, errlen)) < 0) return rc;
+        if ((rc = unix_frame_file(c, f, err, errlen)) < 0) return rc;
     }
     *out = f;
     return 0;

@@ -102,6 +102,10 @@ int unix_send(struct inferd_client *c, struct iovec *iov, int iovcnt, uint64_t d
 /* The next whole frame from the socket (not the stash). */
 int unix_read_frame(struct inferd_client *c, uint64_t deadline, struct rx_frame **out, char *err,
                     size_t errlen);
+/* Files a frame just read: a reply to a live request waits in the stash, one
+ * to an abandoned request is dropped; a connection error (id 0) or a reply
+ * to an id never sent breaks the connection and returns its code. */
+int unix_frame_file(struct inferd_client *c, struct rx_frame *f, char *err, size_t errlen);
 int unix_command(struct inferd_client *c, const char *cmd, uint64_t deadline, char **reply,
                  size_t *reply_len, char *err, size_t errlen);
 void unix_close(struct inferd_client *c);

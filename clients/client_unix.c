@@ -191,6 +191,48 @@ static int rx_step(struct inferd_client *c, struct rx_frame **out, char *err, si
     }
 }
 
+/* An error frame about the connection (request id 0): the daemon hangs up
+ * after it, and its message becomes the connection's epitaph. */
+static int connection_error(struct inferd_client *c, struct rx_frame *f, char *err, size_t errlen)
+{
+    struct inferd_error_meta *em = NULL;
+    char why[600];
+    int code = INFERD_E_BAD_FRAME;
+    if (inferd_error_meta_decode(f->meta, f->h.meta_len, &em, NULL, 0) == 0) {
+        code = em->code;
+        snprintf(why, sizeof(why), "the daemon ended the connection: %s: %s", em->name,
+                 em->message);
+    } else {
+        snprintf(why, sizeof(why), "the daemon ended the connection with an unreadable error");
+    }
+    inferd_error_meta_free(em);
+    rx_frame_free(f);
+    client_break(c, why);
+    return client_fail(code, err, errlen, "%s: %s", c->address, why);
+}
+
+int unix_frame_file(struct inferd_client *c, struct rx_frame *f, char *err, size_t errlen)
+{
+    if (f->h.request_id == 0 && f->h.kind == INFERD_KIND_ERROR)
+        return connection_error(c, f, err, errlen);
+    long i = pending_find(c, f->h.request_id);
+    if (i < 0) {
+        uint64_t bad = f->h.request_id;
+        rx_frame_free(f);
+        client_break(c, "the daemon answered a request id never sent");
+        return client_fail(INFERD_E_BAD_FRAME, err, errlen,
+                           "%s: reply for request id %llu, which was never sent", c->address,
+                           (unsigned long long)bad);
+    }
+    if (c->pending[i].abandoned) {
+        pending_remove(c, (size_t)i);
+        rx_frame_free(f);
+        return 0;
+    }
+    stash_push(c, f);
+    return 0;
+}
+
 int unix_read_frame(struct inferd_client *c, uint64_t deadline, struct rx_frame **out, char *err,
                     size_t errlen)
 {
@@ -245,7 +287,8 @@ int unix_send(struct inferd_client *c, struct iovec *iov, int iovcnt, uint64_t d
         if (pn > 0 && (p.revents & POLLIN)) {
             struct rx_frame *f = NULL;
             int rc;
-            while ((rc = rx_step(c, &f, err, errlen)) == 1) stash_push(c, f);
+            while ((rc = rx_step(c, &f, err, errlen)) == 1)
+                if ((rc = unix_frame_file(c, f, err, errlen)) < 0) break;
             if (rc < 0) return rc;
         }
     }
