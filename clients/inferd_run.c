@@ -56,7 +56,8 @@ static void usage_print(FILE *f)
             "  -V, --version           show the version\n"
             "\n"
             "The model is compiled for the inputs given: their shapes fix symbolic dims,\n"
-            "and non-float inputs (shape and index tensors) are folded in as constants.\n"
+            "and non-float inputs (shape and index tensors), and float inputs an operator\n"
+            "needs at load (a Resize's scales), are folded in as constants.\n"
             "Exit status: 0 on success; 1 on any error, reported on one line as\n"
             "'MODEL: what went wrong'; 2 on bad usage.\n",
             INFERD_PLUGINDIR, (long long)IR_DEFAULT_MAX_ELEMENTS);
@@ -191,6 +192,8 @@ struct run_state {
     struct inferd_plugin plugin;
     struct inferd_backend *be;
     struct inferd_model *m;
+    bool file_frozen[MAX_INPUTS]; /* folded into the model as a constant */
+    int frozen;
     struct ir_tensor *in, *out;
     bool *in_owned; /* in[i].data is ours, not a file's */
     char **out_names;
@@ -217,27 +220,72 @@ static void state_free(struct run_state *st)
     ir_graph_free(st->g);
 }
 
+/* The --input file feeding runtime value v (a graph input), or -1. */
+static int input_file_of(const struct ir_graph *g, const struct run_state *st, const bool *freeze,
+                         int v)
+{
+    if (v < 0) return -1;
+    int runtime = 0; /* position among the inputs not frozen */
+    for (int k = 0; k < g->ninputs; k++) {
+        if (g->inputs[k] != v) continue;
+        runtime = k;
+        for (int i = 0, seen = 0; i < st->args.ninputs; i++) {
+            if (freeze[i]) continue;
+            if (seen++ == runtime) return i;
+        }
+    }
+    return -1;
+}
+
 static int model_prepare(struct run_state *st, char *err, size_t errlen)
 {
     struct run_args *a = &st->args;
     struct ir_import_input bind[MAX_INPUTS];
     char *names[MAX_INPUTS] = { 0 };
-    int rc;
+    int rc = 0;
     for (int i = 0; i < a->ninputs; i++) {
         rc = ir_tensor_file_read(a->inputs[i], &st->files[i], &names[i], err, errlen);
         if (rc < 0) goto out;
     }
-    /* A binding without a name binds the graph input at its position. */
+    /* A binding without a name binds the graph input at its position.
+     * Non-float inputs are folded in as constants from the start; a float
+     * input that an operator needs constant (a Resize's scales) is folded in
+     * on a second try, when inference names it. */
     struct ir_import_opts opts = { 0 };
     if (a->max_elements) opts.limits.max_elements = a->max_elements;
-    for (int i = 0; i < a->ninputs; i++) {
-        bind[i].name = NULL;
-        bind[i].tensor = &st->files[i];
-        bind[i].freeze = !dtype_is_float(st->files[i].dtype);
+    bool freeze[MAX_INPUTS];
+    for (int i = 0; i < a->ninputs; i++) freeze[i] = !dtype_is_float(st->files[i].dtype);
+    for (int attempt = 0; attempt <= a->ninputs; attempt++) {
+        for (int i = 0; i < a->ninputs; i++) {
+            bind[i].name = NULL;
+            bind[i].tensor = &st->files[i];
+            bind[i].freeze = freeze[i];
+        }
+        opts.inputs = bind;
+        opts.ninputs = (size_t)a->ninputs;
+        struct ir_graph *g = NULL;
+        rc = ir_onnx_load(a->model, &opts, &g, err, errlen);
+        if (rc < 0) break;
+        rc = ir_graph_infer(g, err, errlen);
+        int file = rc < 0 ? input_file_of(g, st, freeze, g->const_wanted) : -1;
+        if (file >= 0) {
+            freeze[file] = true;
+            ir_graph_free(g);
+            continue;
+        }
+        if (rc == 0) rc = ir_graph_optimize(g, err, errlen);
+        if (rc < 0) {
+            ir_graph_free(g);
+            break;
+        }
+        st->frozen = 0;
+        for (int i = 0; i < a->ninputs; i++) {
+            st->file_frozen[i] = freeze[i];
+            st->frozen += freeze[i];
+        }
+        st->g = g;
+        break;
     }
-    opts.inputs = bind;
-    opts.ninputs = (size_t)a->ninputs;
-    rc = ir_model_load(a->model, &opts, &st->g, err, errlen);
 out:
     for (int i = 0; i < a->ninputs; i++) free(names[i]);
     return rc;
@@ -256,7 +304,7 @@ static int buffers_prepare(struct run_state *st)
     /* Runtime inputs (frozen ones are constants now and left the list). */
     int file = 0;
     for (int i = 0; i < st->nin; i++) {
-        while (file < st->args.ninputs && !dtype_is_float(st->files[file].dtype)) file++;
+        while (file < st->args.ninputs && st->file_frozen[file]) file++;
         if (file < st->args.ninputs) {
             st->in[i] = st->files[file++];
             continue;

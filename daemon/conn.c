@@ -252,9 +252,24 @@ static void text_line(struct conn *c, const char *line, size_t len)
     conn_send_text(c, dispatch_text(c->s, line, len));
 }
 
+/* Text commands are printable ASCII: anything else is a binary client with
+ * the wrong magic (or noise), told so in a frame before the hang-up. */
+static bool text_plausible(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') || p[i] >= 0x7f)
+            return false;
+    return true;
+}
+
 static void text_bytes(struct conn *c, const uint8_t *p, size_t n)
 {
-    while (n > 0 && !c->closing) {
+    if (!text_plausible(p, n)) {
+        frame_stream_error(c, INFERD_E_BAD_FRAME,
+                           "neither an inferd frame (bad magic) nor a text command");
+        return;
+    }
+    while (n > 0 && !c->closing && !c->close_after_write) {
         size_t used = 0;
         const char *line = NULL;
         size_t len = 0;

@@ -354,10 +354,13 @@ static int reply_build(struct worker_ctx *w, struct inferd_job *job)
                                      .meta_len = (uint32_t)json_len,
                                      .request_id = job->request_id,
                                      .data_len = data_len };
-    rc = inferd_frame_write(buf, total, &h, json, NULL);
+    /* Header and meta now; the tensors are copied straight in below. */
+    rc = inferd_frame_header_encode(&h, buf);
+    if (rc == 0) memcpy(buf + INFERD_FRAME_HEADER_SIZE, json, json_len);
     free(json);
     if (rc < 0) {
         free(buf);
+        job_fail(job, INFERD_E_INTERNAL, "encoding the response header failed");
         goto out;
     }
     uint8_t *p = buf + INFERD_FRAME_HEADER_SIZE + json_len;
@@ -370,7 +373,10 @@ static int reply_build(struct worker_ctx *w, struct inferd_job *job)
     job->reply_len = total;
 out:
     for (int i = 0; i < ntopk; i++) free(topks[i].classes);
-    if (rc == -ENOMEM) job_fail(job, -ENOMEM, "out of memory building the reply");
+    if (rc == -ENOMEM)
+        job_fail(job, -ENOMEM, "out of memory building the reply");
+    else if (rc < 0 && !job->status)
+        job_fail(job, INFERD_E_INTERNAL, "building the reply failed");
     return rc;
 }
 

@@ -261,13 +261,17 @@ int served_model_load(struct backend_set *b, const struct inferd_conf *conf,
             m->compiled = NULL;
             snprintf(why, sizeof(why), "%s", err);
         } else if (why[0]) {
-            snprintf(m->reason, sizeof(m->reason), "running on fallback %s (%s)", m->backend_name,
-                     why);
+            /* a long reason is cut short on purpose: say so to the compiler */
+            int n = snprintf(m->reason, sizeof(m->reason), "running on fallback %s (%s)",
+                             m->backend_name, why);
+            (void)n;
         }
     }
     if (!m->compiled) {
         m->state = SERVED_MODEL_FAILED;
-        snprintf(m->reason, sizeof(m->reason), "%s", why[0] ? why : "no backend could load it");
+        int n =
+            snprintf(m->reason, sizeof(m->reason), "%s", why[0] ? why : "no backend could load it");
+        (void)n; /* cut short on purpose */
         m->backend_name = NULL;
         m->backend = NULL;
         if (rc == -ENOMEM) {

@@ -141,6 +141,9 @@ static void text_message(struct nn_endpoint *ep, const char *body, size_t n, voi
         }
         len = 0;
     }
+    /* A message is its own boundary: no trailing newline (nanocat -A would
+     * show it as a dot). */
+    if (len > 0 && out[len - 1] == '\n') len--;
     ep->s->bytes_out += len;
     nn_endpoint_reply(ep, ctl, out, len);
 }
@@ -150,7 +153,19 @@ static void message_handle(struct nn_endpoint *ep, const uint8_t *body, size_t n
     struct inferd_server *s = ep->s;
     if (inferd_text_sniff(body, n) != INFERD_SNIFF_FRAME) {
         s->bytes_in += n;
-        text_message(ep, (const char *)body, n, ctl);
+        bool printable = true;
+        for (size_t i = 0; i < n; i++)
+            if ((body[i] < 0x20 && body[i] != '\t' && body[i] != '\n' && body[i] != '\r') ||
+                body[i] >= 0x7f)
+                printable = false;
+        if (printable) {
+            text_message(ep, (const char *)body, n, ctl);
+        } else {
+            struct reply_to to = { NULL, ep, ctl };
+            s->frames_bad++;
+            dispatch_error(s, &to, 0, INFERD_E_BAD_FRAME,
+                           "neither an inferd frame (bad magic) nor a text command");
+        }
         return;
     }
     struct inferd_frame_limits lim = { .max_frame_bytes = s->conf->max_frame_bytes };

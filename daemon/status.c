@@ -221,6 +221,7 @@ char *status_metrics(const struct inferd_server *s)
             EMIT("inferd_latency_microseconds{model=\"%s\",quantile=\"%g\"} %llu\n", m->conf.name,
                  qs[q], (unsigned long long)inferd_hist_quantile(&m->stats.total_us, qs[q]));
     }
+    EMIT("# EOF\n");
 #undef EMIT
     return buf;
 }

@@ -77,6 +77,7 @@ struct ir_graph *ir_graph_new(const char *path)
     }
     g->limits.max_elements = IR_DEFAULT_MAX_ELEMENTS;
     g->limits.max_fold_bytes = IR_DEFAULT_MAX_FOLD_BYTES;
+    g->const_wanted = -1;
     return g;
 }
 

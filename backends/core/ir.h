@@ -159,6 +159,10 @@ struct ir_graph {
     int *outputs;
     int noutputs;
     struct ir_limits limits;
+    /* Set when inference failed because this runtime input (a value index)
+     * must be constant (a Resize's scales fed at run time, say); -1 otherwise.
+     * A host that knows the input's value can load again with it frozen. */
+    int const_wanted;
 };
 
 /* --- memory ----------------------------------------------------------- */

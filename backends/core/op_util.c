@@ -44,8 +44,8 @@ int ir_node_input_dtype_check(struct ir_graph *g, const struct ir_node *n, int k
     if (!v) return ir_node_error(g, n, INFERD_E_BAD_MODEL, err, errlen, "input %d is missing", k);
     if (v->dtype != dtype)
         return ir_node_error(g, n, INFERD_E_UNSUPPORTED, err, errlen,
-                             "input %d '%s' has dtype %s, expected %s", k, v->name,
-                             ir_dtype_name(v->dtype), ir_dtype_name(dtype));
+                             "input %d '%s' has dtype %s, not supported here (expected %s)", k,
+                             v->name, ir_dtype_name(v->dtype), ir_dtype_name(dtype));
     return 0;
 }
 
@@ -83,11 +83,13 @@ int ir_node_input_ints(struct ir_graph *g, const struct ir_node *n, int k, int64
 {
     const struct ir_value *v = ir_node_input(g, n, k);
     if (!v) return ir_node_error(g, n, INFERD_E_BAD_MODEL, err, errlen, "input %d is missing", k);
-    if (!(v->flags & IR_VALUE_CONST) || !v->data)
+    if (!(v->flags & IR_VALUE_CONST) || !v->data) {
+        if (v->flags & IR_VALUE_INPUT) g->const_wanted = n->in[k];
         return ir_node_error(g, n, INFERD_E_UNSUPPORTED, err, errlen,
                              "input %d '%s' must be constant at load (dynamic shapes are not "
                              "supported)",
                              k, v->name);
+    }
     int64_t count = ir_shape_numel(&v->shape);
     if (count < 0 || count > max)
         return ir_node_error(g, n, INFERD_E_UNSUPPORTED, err, errlen,
@@ -111,13 +113,15 @@ int ir_node_input_floats(struct ir_graph *g, const struct ir_node *n, int k, flo
 {
     const struct ir_value *v = ir_node_input(g, n, k);
     if (!v) return ir_node_error(g, n, INFERD_E_BAD_MODEL, err, errlen, "input %d is missing", k);
-    if (!(v->flags & IR_VALUE_CONST) || !v->data)
+    if (!(v->flags & IR_VALUE_CONST) || !v->data) {
+        if (v->flags & IR_VALUE_INPUT) g->const_wanted = n->in[k];
         return ir_node_error(g, n, INFERD_E_UNSUPPORTED, err, errlen,
                              "input %d '%s' must be constant at load", k, v->name);
+    }
     if (v->dtype != IR_DT_F32)
         return ir_node_error(g, n, INFERD_E_UNSUPPORTED, err, errlen,
-                             "input %d '%s' has dtype %s, expected float32", k, v->name,
-                             ir_dtype_name(v->dtype));
+                             "input %d '%s' has dtype %s, not supported here (expected float32)", k,
+                             v->name, ir_dtype_name(v->dtype));
     int64_t count = ir_shape_numel(&v->shape);
     if (count < 0 || count > max)
         return ir_node_error(g, n, INFERD_E_UNSUPPORTED, err, errlen,

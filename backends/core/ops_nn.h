@@ -48,8 +48,12 @@ enum ir_pool_kind {
  * Window taps at o*stride - pad_begin + k*dilation; taps in the padding are
  * skipped by MAX, and by AVG unless count_include_pad, in which case taps in
  * [-pad_begin, D + pad_end) count (a ceil_mode window that runs past the end
- * padding does not count what lies beyond it). Global pools are stored as a
- * window over the whole spatial extent. */
+ * padding does not count what lies beyond it). MaxPool's optional Indices
+ * output (int64) holds, for the first maximum, (n*C + c) * prod(D) plus its
+ * spatial offset (row-major, or column-major with storage_order 1); -1 for
+ * a window that holds no input element. Global pools are stored as a window
+ * over the whole spatial extent. X and Y are float32, or for MaxPool from
+ * opset 12 also int8 or uint8 (Y has X's dtype). */
 struct ir_pool_params {
     int kind; /* enum ir_pool_kind */
     int nspatial;

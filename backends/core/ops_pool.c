@@ -9,14 +9,19 @@
 #include <math.h>
 #include <string.h>
 
-/* Checks X [N, C, D...] float32; sets p->nspatial. */
+/* Checks X [N, C, D...] float32 (or, for MaxPool from opset 12, int8 and
+ * uint8); sets p->nspatial. */
 static int pool_input_check(struct ir_graph *g, struct ir_node *n, struct ir_pool_params *p,
                             char *err, size_t errlen)
 {
     int rc = ir_node_inputs_check(g, n, 1, 1, err, errlen);
-    if (rc == 0) rc = nn_check_f32(g, n, 0, 0, err, errlen);
     if (rc < 0) return rc;
     const struct ir_value *x = ir_node_input(g, n, 0);
+    bool bytes_ok = strcmp(n->op_type, "MaxPool") == 0 && n->opset >= 12;
+    if (!(bytes_ok && (x->dtype == IR_DT_U8 || x->dtype == IR_DT_I8))) {
+        rc = nn_check_f32(g, n, 0, 0, err, errlen);
+        if (rc < 0) return rc;
+    }
     if (x->shape.ndim < 3) {
         char xs[160];
         return ir_node_error(g, n, INFERD_E_BAD_MODEL, err, errlen,
@@ -55,7 +60,7 @@ static int pool_window_infer(struct ir_graph *g, struct ir_node *n, struct ir_po
 
     struct ir_shape out = x->shape;
     memcpy(out.dims + 2, win.out, sizeof(int64_t) * (size_t)nsp);
-    rc = ir_node_output_set(g, n, 0, IR_DT_F32, &out, err, errlen);
+    rc = ir_node_output_set(g, n, 0, x->dtype, &out, err, errlen);
     if (rc == 0 && p->kind == IR_POOL_MAX)
         rc = ir_node_output_set(g, n, 1, IR_DT_I64, &out, err, errlen);
     return rc;
@@ -107,6 +112,24 @@ int ir_global_pool_infer(struct ir_graph *g, struct ir_node *n, char *err, size_
     return ir_node_output_set(g, n, 0, IR_DT_F32, &out, err, errlen);
 }
 
+/* Element i of a float32, int8 or uint8 tensor, as a float (exact). */
+static float load(const void *data, int dtype, int64_t i)
+{
+    if (dtype == IR_DT_U8) return ((const uint8_t *)data)[i];
+    if (dtype == IR_DT_I8) return ((const int8_t *)data)[i];
+    return ((const float *)data)[i];
+}
+
+static void store(void *data, int dtype, int64_t i, float v)
+{
+    if (dtype == IR_DT_U8)
+        ((uint8_t *)data)[i] = (uint8_t)v;
+    else if (dtype == IR_DT_I8)
+        ((int8_t *)data)[i] = (int8_t)v;
+    else
+        ((float *)data)[i] = v;
+}
+
 int ir_pool_eval(const void *params, const struct ir_tensor *in, int nin, struct ir_tensor *out,
                  int nout)
 {
@@ -116,13 +139,13 @@ int ir_pool_eval(const void *params, const struct ir_tensor *in, int nin, struct
     const int64_t *xd = in[0].dims + 2, *yd = out[0].dims + 2;
     int64_t planes = in[0].dims[0] * in[0].dims[1];
     int64_t xplane = nn_prod(xd, 0, nsp), yplane = nn_prod(yd, 0, nsp);
-    const float *x = in[0].data;
-    float *y = out[0].data;
+    int dtype = in[0].dtype;
+    int64_t at = 0; /* output element */
     int64_t *ind = nout > 1 && out[1].data ? out[1].data : NULL;
     if (planes == 0 || yplane == 0) return 0;
 
     for (int64_t pl = 0; pl < planes; pl++) {
-        const float *xp = x + pl * xplane;
+        int64_t base = pl * xplane;
         int64_t o[IR_MAX_DIMS] = { 0 };
         do {
             double sum = 0.0;
@@ -144,7 +167,7 @@ int ir_pool_eval(const void *params, const struct ir_tensor *in, int nin, struct
                 if (in_padded) count_padded++;
                 if (!inside) continue;
                 count++;
-                float v = xp[off];
+                float v = load(in[0].data, dtype, base + off);
                 sum += v;
                 if (v > best) {
                     best = v;
@@ -154,15 +177,16 @@ int ir_pool_eval(const void *params, const struct ir_tensor *in, int nin, struct
             } while (nn_next(k, p->kernel, nsp));
 
             if (p->kind == IR_POOL_MAX) {
-                *y = best;
+                /* An int type has no -inf for a window of padding only. */
+                store(out[0].data, dtype, at, best_at < 0 && dtype != IR_DT_F32 ? 0.0f : best);
                 if (ind)
                     *ind++ =
                         best_at < 0 ? -1 : pl * xplane + (p->storage_order ? best_col : best_at);
             } else {
                 int64_t div = p->count_include_pad ? count_padded : count;
-                *y = div > 0 ? (float)(sum / (double)div) : 0.0f;
+                store(out[0].data, dtype, at, div > 0 ? (float)(sum / (double)div) : 0.0f);
             }
-            y++;
+            at++;
         } while (nn_next(o, yd, nsp));
     }
     return 0;

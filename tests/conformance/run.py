@@ -56,6 +56,10 @@ OPS = frozenset("""
     Squeeze Unsqueeze Shape Gather Constant ConstantOfShape Identity Dropout Pad
     Resize Upsample ReduceMean ReduceMax ReduceSum Cast Expand Tile Where Equal
     Less Greater ArgMax InstanceNormalization DepthToSpace SpaceToDepth
+    ArgMin ReduceMin ReduceProd ReduceL1 ReduceL2 ReduceSumSquare ReduceLogSum
+    ReduceLogSumExp LessOrEqual GreaterOrEqual Not And Or Xor Mod Mean Elu Selu Celu
+    Softplus Softsign Floor Ceil Round Sign ThresholdedRelu Shrink IsNaN IsInf
+    CastLike Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh
 """.split())
 
 RTOL = 1e-3

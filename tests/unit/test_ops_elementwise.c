@@ -629,7 +629,7 @@ static void test_where(void **state)
     /* The condition must be bool; x and y must agree. */
     struct tin bad[] = { in[1], in[1], in[2] };
     run_fail(9, "Where", bad, 3, NULL, 0, INFERD_E_UNSUPPORTED,
-             "input 0 'in0' has dtype float32, expected bool");
+             "input 0 'in0' has dtype float32, not supported here (expected bool)");
     struct tin bad2[] = { in[0], in[1], in2[1] };
     run_fail(9, "Where", bad2, 3, NULL, 0, INFERD_E_BAD_MODEL,
              "input 2 'in2' has dtype int64 but input 1 'in1' has dtype float32");

@@ -40,6 +40,41 @@ static void test_maxpool_onnx_pads_indices(void **state)
     ir_graph_free(g);
 }
 
+static void test_maxpool_int8_uint8(void **state)
+{
+    (void)state;
+    /* test_maxpool_2d_uint8 (the precomputed-pads case on 1..25), and int8
+     * on the same values shifted by -13. */
+    static const uint8_t y[] = { 13, 14, 15, 15, 15, 18, 19, 20, 20, 20, 23, 24, 25,
+                                 25, 25, 23, 24, 25, 25, 25, 23, 24, 25, 25, 25 };
+    static const int64_t d[] = { 1, 1, 5, 5 }, ks[] = { 5, 5 }, pads[] = { 2, 2, 2, 2 };
+    for (int dt = 0; dt < 2; dt++) {
+        int dtype = dt ? IR_DT_I8 : IR_DT_U8;
+        uint8_t xu[25];
+        int8_t xi[25];
+        for (int i = 0; i < 25; i++) {
+            xu[i] = (uint8_t)(i + 1);
+            xi[i] = (int8_t)(i + 1 - 13);
+        }
+        struct ir_graph *g = oh_graph(12);
+        int in[] = { oh_const(g, "x", dtype, 4, d, dt ? (const void *)xi : (const void *)xu) };
+        int n = oh_node(g, "MaxPool", 1, in, 1);
+        ir_node_attr_set_ints(g, n, "kernel_shape", ks, 2);
+        ir_node_attr_set_ints(g, n, "pads", pads, 4);
+        nn_infer_ok(g);
+        const struct ir_value *v = oh_out(g, n, 0);
+        assert_int_equal(v->dtype, dtype);
+        nn_expect_shape(v, 4, d);
+        for (int i = 0; i < 25; i++) {
+            if (dt)
+                assert_int_equal(((const int8_t *)v->data)[i], y[i] - 13);
+            else
+                assert_int_equal(((const uint8_t *)v->data)[i], y[i]);
+        }
+        ir_graph_free(g);
+    }
+}
+
 static void test_maxpool_storage_order(void **state)
 {
     (void)state;
@@ -298,12 +333,17 @@ static void test_pool_errors(void **state)
     nn_expect_error(g, n, INFERD_E_BAD_MODEL, "storage_order 2 must be 0 or 1");
     ir_graph_free(g);
 
-    g = oh_graph(13);
-    in[0] = oh_input(g, "x", IR_DT_U8, 4, xd);
-    n = oh_node(g, "MaxPool", 1, in, 1);
-    ir_node_attr_set_ints(g, n, "kernel_shape", ks3, 2);
-    nn_expect_error(g, n, INFERD_E_UNSUPPORTED, "input 0 'x' has dtype uint8, expected float32");
-    ir_graph_free(g);
+    /* uint8 MaxPool arrived with opset 12; AveragePool stays float. */
+    static const char *const ops[] = { "MaxPool", "AveragePool" };
+    for (int i = 0; i < 2; i++) {
+        g = oh_graph(i == 0 ? 11 : 13);
+        in[0] = oh_input(g, "x", IR_DT_U8, 4, xd);
+        n = oh_node(g, ops[i], 1, in, 1);
+        ir_node_attr_set_ints(g, n, "kernel_shape", ks3, 2);
+        nn_expect_error(g, n, INFERD_E_UNSUPPORTED,
+                        "input 0 'x' has dtype uint8, not supported here (expected float32)");
+        ir_graph_free(g);
+    }
 
     g = oh_graph(13);
     in[0] = oh_input(g, "x", IR_DT_F32, 2, xd);
@@ -317,6 +357,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_maxpool_onnx_pads_indices),
+        cmocka_unit_test(test_maxpool_int8_uint8),
         cmocka_unit_test(test_maxpool_storage_order),
         cmocka_unit_test(test_maxpool_ceil_dilations),
         cmocka_unit_test(test_pool_ceil_mode_edges),
