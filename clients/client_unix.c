@@ -336,6 +336,10 @@ int unix_command(struct inferd_client *c, const char *cmd, uint64_t deadline, ch
     shutdown(fd, SHUT_WR);
     for (;;) {
         if (!multiline && len > 0 && memchr(buf, '\n', len)) break;
+        /* metrics end with a "# EOF" line */
+        if (multiline && len >= 6 && memcmp(buf + len - 6, "# EOF\n", 6) == 0 &&
+            (len == 6 || buf[len - 7] == '\n'))
+            break;
         if (len + 1 >= cap) {
             if (cap >= limit) {
                 rc = client_fail(INFERD_E_TOO_LARGE, err, errlen,
