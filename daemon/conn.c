@@ -29,7 +29,8 @@ struct conn {
     bool eof;
     bool close_after_write;
     bool reading;
-    int jobs; /* in flight */
+    bool draining; /* shutting down: answer what is still arriving, then close */
+    int jobs;      /* in flight */
 
     uint8_t sniff[INFERD_FRAME_MAGIC_LEN];
     size_t sniff_len;
@@ -84,6 +85,7 @@ static void conn_close(struct conn *c)
     s->nconns--;
     uv_close((uv_handle_t *)&c->pipe, handle_closed);
     uv_close((uv_handle_t *)&c->idle, handle_closed);
+    if (s->shutting_down) server_shutdown_progress(s);
 }
 
 /* Closes when nothing more is owed to the client. */
@@ -174,10 +176,18 @@ static void conn_send_text(struct conn *c, char *line)
 
 /* --- reading ------------------------------------------------------------ */
 
+/* How long a draining connection may stay quiet before it is closed: long
+ * enough for requests already in the socket buffer to be read and answered. */
+#define DRAIN_QUIET_MS 200
+
 static void idle_fired(uv_timer_t *t)
 {
     struct conn *c = t->data;
     if (c->jobs > 0 || c->write_pending > 0) return; /* busy, not idle */
+    if (c->draining) {
+        conn_close_soon(c);
+        return;
+    }
     log_debug("closing a connection idle for %d ms", c->s->conf->idle_timeout_ms);
     if (c->mode == MODE_FRAME) {
         struct reply_to to = { c, NULL, NULL };
@@ -190,7 +200,7 @@ static void idle_fired(uv_timer_t *t)
 
 static void idle_reset(struct conn *c)
 {
-    int ms = c->s->conf->idle_timeout_ms;
+    int ms = c->draining ? DRAIN_QUIET_MS : c->s->conf->idle_timeout_ms;
     if (ms > 0 && !c->closing) uv_timer_start(&c->idle, idle_fired, (uint64_t)ms, (uint64_t)ms);
 }
 
@@ -461,6 +471,14 @@ void unix_close(struct inferd_server *s)
     s->unix_listening = false;
     uv_close((uv_handle_t *)&s->unix_listener, NULL);
     if (s->conf->unix_path) unlink(s->conf->unix_path);
+}
+
+void conns_drain(struct inferd_server *s)
+{
+    for (struct conn *c = s->conns; c; c = c->next) {
+        c->draining = true;
+        idle_reset(c);
+    }
 }
 
 void conns_close_all(struct inferd_server *s)

@@ -62,7 +62,6 @@ void server_job_done(struct inferd_server *s, struct inferd_job *job)
     uv_async_send(&s->done_async);
 }
 
-static void shutdown_progress(struct inferd_server *s);
 static void retired_collect(struct inferd_server *s);
 
 static void done_cb(uv_async_t *a)
@@ -78,7 +77,7 @@ static void done_cb(uv_async_t *a)
         job = next;
     }
     retired_collect(s);
-    if (s->shutting_down) shutdown_progress(s);
+    if (s->shutting_down) server_shutdown_progress(s);
 }
 
 /* --- loading and reloading ------------------------------------------------ */
@@ -121,7 +120,7 @@ static void retire_after_cb(uv_work_t *req, int status)
     w->m->joined = true;
     free(w);
     retired_collect(s);
-    if (s->shutting_down) shutdown_progress(s);
+    if (s->shutting_down) server_shutdown_progress(s);
 }
 
 /* Frees retired models whose workers are joined and whose jobs are delivered. */
@@ -190,7 +189,7 @@ static void load_after_cb(uv_work_t *req, int status)
         if (w->reload) inferd_conf_free(w->conf);
         free(w->models);
         free(w);
-        shutdown_progress(s);
+        server_shutdown_progress(s);
         return;
     }
     for (int i = 0; i < w->conf->nmodels; i++) {
@@ -315,23 +314,28 @@ static void handle_closed(uv_handle_t *h)
     (void)h;
 }
 
-/* Called whenever something finishes during shutdown: once every job is
- * answered and no load runs, the connections close after their last write
- * and the loop's own handles close, which ends uv_run. */
-static void shutdown_progress(struct inferd_server *s)
+/* Called whenever something finishes during shutdown (a job, a load, a
+ * connection): once every job is answered, no load runs and every connection
+ * has closed, the loop's own handles close, which ends uv_run. */
+void server_shutdown_progress(struct inferd_server *s)
 {
     if (s->loading) return;
     for (int i = 0; i < s->nmodels; i++)
         if (__atomic_load_n(&s->models[i]->stats.in_flight, __ATOMIC_RELAXED) > 0) return;
     for (int i = 0; i < s->nretired; i++)
         if (__atomic_load_n(&s->retired[i]->stats.in_flight, __ATOMIC_RELAXED) > 0) return;
+    if (s->nconns > 0) return; /* each closes once quiet with nothing owed */
     if (s->drained) return;
     s->drained = true;
-    conns_close_all(s);
     nn_endpoints_close(s);
     uv_close((uv_handle_t *)&s->sig_term, handle_closed);
     uv_close((uv_handle_t *)&s->sig_int, handle_closed);
     uv_close((uv_handle_t *)&s->sig_hup, handle_closed);
+    /* Closing the last handle restores the default action; a repeated
+     * signal between here and exit must not kill the process with it. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     /* Workers are idle now (nothing in flight); join them before the async
      * handle they post to goes away. */
     for (int i = 0; i < s->nmodels; i++) served_model_stop(s->models[i]);
@@ -353,7 +357,8 @@ static void shutdown_start(struct inferd_server *s, const char *why)
              in_flight == 1 ? "" : "s");
     unix_close(s);
     nn_endpoints_stop_receiving(s);
-    shutdown_progress(s);
+    conns_drain(s);
+    server_shutdown_progress(s);
 }
 
 static void signal_cb(uv_signal_t *h, int signum)

@@ -67,6 +67,9 @@ void server_free(struct inferd_server *s);
 /* Called by workers (any thread): hands a finished job to the loop thread. */
 void server_job_done(struct inferd_server *s, struct inferd_job *job);
 
+/* During shutdown: finishes it once nothing is owed to anyone. */
+void server_shutdown_progress(struct inferd_server *s);
+
 /* The served model called name, or NULL. */
 struct served_model *server_model_find(struct inferd_server *s, const char *name, size_t len);
 

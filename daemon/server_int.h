@@ -42,6 +42,10 @@ bool conn_is_open(const struct conn *c);
 void conn_send(struct conn *c, uint8_t *buf, size_t len);
 /* Closes once pending writes are flushed. */
 void conn_close_soon(struct conn *c);
+/* Shutdown: each connection closes once it has been quiet for a moment with
+ * nothing owed, so requests already in its socket buffer are still answered
+ * (with shutting_down). */
+void conns_drain(struct inferd_server *s);
 void conns_close_all(struct inferd_server *s);
 /* A job for c was queued (holds a reference until conn_job_finished and
  * conn_unref), and one finished (for EOF and idle handling). */

@@ -9,6 +9,8 @@
 #define INFERD_CPU_H
 
 #include "inferd_backend.h"
+#include "cpu_isa.h"
+#include "cpu_pool.h"
 #include "ops.h"
 
 #include <stdint.h>
@@ -42,6 +44,7 @@ struct cpu_exec {
     void *const *ptr;
     struct ir_tensor *tin, *tout;
     void *scratch;
+    struct cpu_pool *pool; /* the instance's threads (cpu_pool.h) */
 };
 
 typedef int (*cpu_kernel_fn)(const struct cpu_model *m, const struct cpu_step *s,
@@ -66,11 +69,13 @@ struct cpu_step {
 
 struct cpu_backend {
     int threads;
+    int isa; /* enum cpu_isa: the kernel variants compile() chooses */
 };
 
 struct cpu_instance {
     void *arena;
     void *scratch;
+    struct cpu_pool *pool;
     void **ptr;
     struct ir_tensor *tin, *tout;
 };

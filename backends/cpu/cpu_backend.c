@@ -37,12 +37,26 @@ static int cpu_open(const struct inferd_kv *opts, struct inferd_backend **out, c
     struct cpu_backend *be = calloc(1, sizeof(*be));
     if (!be) return -ENOMEM;
     be->threads = 1;
+    be->isa = cpu_isa_default();
     for (const struct inferd_kv *kv = opts; kv && kv->key; kv++) {
-        int rc;
+        int rc = 0;
         if (strcmp(kv->key, "threads") == 0) {
             rc = option_int(kv->key, kv->value, 1, CPU_MAX_THREADS, &be->threads, err, errlen);
+        } else if (strcmp(kv->key, "isa") == 0) {
+            int isa = cpu_isa_parse(kv->value);
+            if (isa < 0) {
+                snprintf(err, errlen, "cpu: option isa=%s: expected generic, avx2 or avx512",
+                         kv->value);
+                rc = INFERD_E_BAD_CONFIG;
+            } else if (isa > cpu_isa_detect()) {
+                snprintf(err, errlen, "cpu: option isa=%s: this CPU supports up to %s", kv->value,
+                         cpu_isa_name(cpu_isa_detect()));
+                rc = INFERD_E_BAD_CONFIG;
+            } else {
+                be->isa = isa;
+            }
         } else {
-            snprintf(err, errlen, "cpu: unknown option '%s' (known: threads)", kv->key);
+            snprintf(err, errlen, "cpu: unknown option '%s' (known: threads, isa)", kv->key);
             rc = INFERD_E_BAD_CONFIG;
         }
         if (rc < 0) {
@@ -84,6 +98,7 @@ static void cpu_release(struct inferd_model *mm)
         for (int i = 0; i < m->ninstances; i++) {
             ir_free(m->inst[i].arena);
             ir_free(m->inst[i].scratch);
+            cpu_pool_destroy(m->inst[i].pool);
             free(m->inst[i].ptr);
             free(m->inst[i].tin);
             free(m->inst[i].tout);
@@ -312,6 +327,8 @@ static int instances_create(struct cpu_model *m, int ninstances)
         in->tin = calloc((size_t)m->max_io + 1, sizeof(struct ir_tensor));
         in->tout = calloc((size_t)m->max_io + 1, sizeof(struct ir_tensor));
         if (!in->arena || !in->scratch || !in->ptr || !in->tin || !in->tout) return -ENOMEM;
+        int rc = cpu_pool_create(m->be->threads, &in->pool);
+        if (rc < 0) return rc;
         /* Arena and constant pointers never change: fill them once. */
         for (int s = 0; s < m->nslots; s++) {
             const struct cpu_slot *r = &m->slots[m->slots[s].root];
@@ -426,7 +443,7 @@ static int cpu_run(struct inferd_model *mm, int instance, const struct ir_tensor
         const struct cpu_slot *r = &m->slots[m->slots[s].root];
         if (r->kind == CPU_SLOT_INPUT && r->input_index >= 0) ins->ptr[s] = in[r->input_index].data;
     }
-    struct cpu_exec x = { ins->ptr, ins->tin, ins->tout, ins->scratch };
+    struct cpu_exec x = { ins->ptr, ins->tin, ins->tout, ins->scratch, ins->pool };
     for (int i = 0; i < m->nsteps; i++) {
         struct cpu_step *s = &m->steps[i];
         if (!s->run) continue;

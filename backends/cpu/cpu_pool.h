@@ -1,0 +1,23 @@
+/* A small fork-join thread pool, one per model instance: kernels split their
+ * work into tasks and run them on the instance's threads. The calling thread
+ * takes part; helpers sleep on a condition variable between jobs (no spinning
+ * while a model runs single-threaded or between inferences). Work is split
+ * statically: task i goes to thread i % nthreads, which keeps each core on the
+ * same slice of a layer run after run. */
+#ifndef INFERD_CPU_POOL_H
+#define INFERD_CPU_POOL_H
+
+struct cpu_pool;
+
+typedef void (*cpu_task_fn)(void *arg, int task, int ntasks);
+
+/* nthreads counts the caller: 1 makes a pool that runs everything inline. */
+int cpu_pool_create(int nthreads, struct cpu_pool **out);
+/* Joins the helpers. Accepts NULL. */
+void cpu_pool_destroy(struct cpu_pool *p);
+int cpu_pool_threads(const struct cpu_pool *p);
+/* Runs fn(arg, i, ntasks) for every i in [0, ntasks) and returns when all are
+ * done. ntasks <= 1, or a pool of one thread, runs inline on the caller. */
+void cpu_pool_run(struct cpu_pool *p, cpu_task_fn fn, void *arg, int ntasks);
+
+#endif
