@@ -12,13 +12,14 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_SAMPLES 64
-#define MAX_MODELS 4
-#define DEPTH 4
+#define MAX_MODELS  4
+#define DEPTH       4
 
 static char model_names[MAX_MODELS][64], input_names[MAX_MODELS][64];
 static int nmodels, nsamples;
@@ -31,7 +32,7 @@ static int requests_per_client;
 struct client_stats {
     int index;
     long ok, wrong, errors, lost;
-    char first_problem[256];
+    char first_problem[1024];
 };
 
 static int file_read(const char *path, void *buf, size_t cap, size_t *len)
@@ -43,9 +44,17 @@ static int file_read(const char *path, void *buf, size_t cap, size_t *len)
     return 0;
 }
 
-static void problem(struct client_stats *st, const char *fmt, const char *a, long b)
+static void problem(struct client_stats *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Keeps the first problem a client met, for the summary. */
+static void problem(struct client_stats *st, const char *fmt, ...)
 {
-    if (!st->first_problem[0]) snprintf(st->first_problem, sizeof(st->first_problem), fmt, a, b);
+    if (st->first_problem[0]) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->first_problem, sizeof(st->first_problem), fmt, ap);
+    va_end(ap);
 }
 
 /* Which model and sample request i of client c asks for. */
@@ -81,14 +90,14 @@ static void result_check(struct client_stats *st, const struct inferd_client_res
     if (strcmp(r->model, model_names[model]) != 0 || r->noutputs != 1 ||
         r->outputs[0].size != expected_n[model][sample] * sizeof(float)) {
         st->wrong++;
-        problem(st, "answer from model %s for request of client %ld", r->model, st->index);
+        problem(st, "answer from model %s to a request for %s", r->model, model_names[model]);
         return;
     }
     const float *got = r->outputs[0].data;
     for (size_t k = 0; k < expected_n[model][sample]; k++)
         if (fabsf(got[k] - expected[model][sample][k]) > 1e-6f) {
             st->wrong++;
-            problem(st, "wrong output value (%s), client %ld", model_names[model], st->index);
+            problem(st, "wrong output value from %s", model_names[model]);
             return;
         }
     st->ok++;
@@ -100,7 +109,7 @@ static void *client_unix(void *p)
     struct inferd_client *c = NULL;
     char err[512];
     if (inferd_client_connect(addr_unix, 30000, &c, err, sizeof(err)) < 0) {
-        problem(st, "connect: %s (%ld)", err, 0);
+        problem(st, "connect: %s", err);
         st->lost = requests_per_client;
         return NULL;
     }
@@ -114,7 +123,7 @@ static void *client_unix(void *p)
             struct inferd_client_input in;
             request_fill(&req, &in, model, sample);
             if (inferd_client_send(c, &req, &ids[inflight], err, sizeof(err)) < 0) {
-                problem(st, "send: %s (%ld)", err, sent);
+                problem(st, "send %d: %s", sent, err);
                 st->lost += requests_per_client - sent + inflight;
                 inferd_client_close(c);
                 return NULL;
@@ -128,7 +137,7 @@ static void *client_unix(void *p)
         for (int k = 0; k < inflight; k++)
             if (ids[k] == id) slot = k;
         if (slot < 0) {
-            problem(st, "reply to an unknown request id (%s) %ld", err, (long)id);
+            problem(st, "reply to an unknown request id %llu: %s", (unsigned long long)id, err);
             st->lost += inflight;
             inferd_client_result_free(r);
             break;
@@ -137,7 +146,7 @@ static void *client_unix(void *p)
         pick(st->index, which[slot], &model, &sample);
         if (rc < 0) {
             st->errors++;
-            problem(st, "error reply: %s (%ld)", err, which[slot]);
+            problem(st, "request %d: error reply: %s", which[slot], err);
         } else {
             result_check(st, r, model, sample);
         }
@@ -156,7 +165,7 @@ static void *client_nn(void *p)
     struct inferd_client *c = NULL;
     char err[512];
     if (inferd_client_connect(addr_ipc, 30000, &c, err, sizeof(err)) < 0) {
-        problem(st, "connect: %s (%ld)", err, 0);
+        problem(st, "connect: %s", err);
         st->lost = requests_per_client;
         return NULL;
     }
@@ -169,7 +178,7 @@ static void *client_nn(void *p)
         struct inferd_client_result *r = NULL;
         if (inferd_client_infer(c, &req, &r, err, sizeof(err)) < 0) {
             st->errors++;
-            problem(st, "infer: %s (%ld)", err, i);
+            problem(st, "request %d: %s", i, err);
         } else {
             result_check(st, r, model, sample);
         }
