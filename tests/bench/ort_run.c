@@ -330,7 +330,7 @@ static int library_open(struct run_state *st, char *err, size_t errlen)
 {
     st->dl = dlopen(st->args.lib, RTLD_NOW | RTLD_LOCAL);
     if (!st->dl) {
-        snprintf(err, errlen, "cannot load %s: %s", st->args.lib, dlerror());
+        snprintf(err, errlen, "cannot load ONNX Runtime: %s", dlerror());
         return -1;
     }
     const struct ort_api_base *(*get_base)(void);
