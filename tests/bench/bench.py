@@ -270,7 +270,7 @@ def profile(b, args):
     cmd = [b.inferd_run, model, "-i", inp, "-t", str(args.threads[0]), "--bench",
            str(args.runs), "--warmup", str(args.warmup), "--profile"]
     print(" ".join(cmd), flush=True)
-    return subprocess.run(cmd, env=b.env).returncode
+    return subprocess.run(LAUNCH + cmd, env=b.env).returncode
 
 
 def parse_args(argv):

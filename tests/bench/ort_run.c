@@ -634,6 +634,16 @@ close:
     /* The library is left loaded: its static destructors run at exit. */
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/* ONNX Runtime 1.30 loses 14 bytes in every CreateEnv/ReleaseEnv pair (a bare
+ * program doing only those two calls shows it too): not ours to report. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libonnxruntime.so\n";
+}
+#endif
+
 int main(int argc, char **argv)
 {
     struct run_state st;
