@@ -25,13 +25,17 @@ AVX512_INLINE __m512 tap_apply(int op, __m512 acc, __m512 v, __m512 wk)
     return _mm512_add_ps(acc, v);
 }
 
+/* ACT: the activation kind compiled into the store, or ACT_LATER for one
+ * left to a pass over the plane (plane_fixed). */
+#define ACT_LATER (-1)
+
 AVX512_INLINE void out_store(int op, const struct cpu_window *g, const struct cpu_plane *p,
-                             int64_t oy, int64_t ox, __mmask16 sm, __m512 acc)
+                             int64_t oy, int64_t ox, __mmask16 sm, __m512 acc, const int ACT)
 {
     const int64_t at = oy * g->ow + ox;
     if (op == CPU_WIN_DW) {
         if (p->sum) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(sm, p->sum + at));
-        acc = act16(acc, p->act);
+        if (ACT != ACT_LATER) acc = act16k(acc, p->act, ACT);
     } else if (op == CPU_WIN_AVG) {
         __m512 cs = _mm512_maskz_loadu_ps(sm, p->colscale + ox);
         acc = _mm512_mul_ps(acc, _mm512_mul_ps(_mm512_set1_ps(p->rowscale[oy]), cs));
@@ -45,7 +49,7 @@ AVX512_INLINE void out_store(int op, const struct cpu_window *g, const struct cp
 AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_plane *p,
                          const __m512 *wk, int64_t oy, int64_t ox, __mmask16 sm,
                          const __mmask16 *mk, const int R, const int KH, const int KW, const int S,
-                         const int MASKED)
+                         const int MASKED, const int ACT)
 {
     const __m512 fill = op == CPU_WIN_MAX ? _mm512_set1_ps(-INFINITY) : _mm512_setzero_ps();
     const __m512 init = op == CPU_WIN_DW ? _mm512_set1_ps(p->bias) : fill;
@@ -70,12 +74,13 @@ AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_pl
         }
     }
     UNROLL
-    for (int r = 0; r < R; r++) out_store(op, g, p, oy + r, ox, sm, acc[r]);
+    for (int r = 0; r < R; r++) out_store(op, g, p, oy + r, ox, sm, acc[r], ACT);
 }
 
 /* R output rows from oy, every column. */
 AVX512_INLINE void rows_fixed(int op, const struct cpu_window *g, const struct cpu_plane *p,
-                              int64_t oy, const int R, const int KH, const int KW, const int S)
+                              int64_t oy, const int R, const int KH, const int KW, const int S,
+                              const int ACT)
 {
     __m512 wk[KMAX * KMAX];
     UNROLL
@@ -88,7 +93,7 @@ AVX512_INLINE void rows_fixed(int op, const struct cpu_window *g, const struct c
         const int64_t ix0 = ox * S - g->pl;
         const int64_t last = S == 1 ? ix0 + KW + 14 : ix0 + 31 + S2_EXTRA(KW);
         if (ix0 >= 0 && last < w) {
-            block(op, g, p, wk, oy, ox, sm, NULL, R, KH, KW, S, 0);
+            block(op, g, p, wk, oy, ox, sm, NULL, R, KH, KW, S, 0, ACT);
             continue;
         }
         __mmask16 mk[KMAX];
@@ -99,22 +104,49 @@ AVX512_INLINE void rows_fixed(int op, const struct cpu_window *g, const struct c
             UNROLL
             for (int i = 0; i < 3; i++) mk[i] = range_mask16(ix0 + 16 * i, w);
         }
-        block(op, g, p, wk, oy, ox, sm, mk, R, KH, KW, S, 1);
+        block(op, g, p, wk, oy, ox, sm, mk, R, KH, KW, S, 1, ACT);
     }
 }
 
-AVX512_INLINE void plane_fixed(int op, const struct cpu_window *g, const struct cpu_plane *p,
-                               const int KH, const int KW, const int S)
+AVX512_INLINE void plane_act(int op, const struct cpu_window *g, const struct cpu_plane *p,
+                             const int KH, const int KW, const int S, const int ACT)
 {
     /* Eight rows per pass pay off at stride 1 over tall planes (about 10%
      * at 56x56 and 112x112), four elsewhere (min of 8 interleaved runs). */
     int64_t oy = 0;
     if (S == 1 && g->oh >= 28)
         for (; oy + 2 * ROWS <= g->oh; oy += 2 * ROWS)
-            rows_fixed(op, g, p, oy, 2 * ROWS, KH, KW, S);
-    for (; oy + ROWS <= g->oh; oy += ROWS) rows_fixed(op, g, p, oy, ROWS, KH, KW, S);
-    for (; oy + ROWS / 2 <= g->oh; oy += ROWS / 2) rows_fixed(op, g, p, oy, ROWS / 2, KH, KW, S);
-    for (; oy < g->oh; oy++) rows_fixed(op, g, p, oy, 1, KH, KW, S);
+            rows_fixed(op, g, p, oy, 2 * ROWS, KH, KW, S, ACT);
+    for (; oy + ROWS <= g->oh; oy += ROWS) rows_fixed(op, g, p, oy, ROWS, KH, KW, S, ACT);
+    for (; oy + ROWS / 2 <= g->oh; oy += ROWS / 2)
+        rows_fixed(op, g, p, oy, ROWS / 2, KH, KW, S, ACT);
+    for (; oy < g->oh; oy++) rows_fixed(op, g, p, oy, 1, KH, KW, S, ACT);
+}
+
+/* The plane with its activation compiled into the stores for the kinds
+ * networks fuse into depthwise convolutions (ReLU, ReLU6; SiLU, HardSwish
+ * with 3x3 kernels), the others in one pass over the finished plane:
+ * compiling every kind into every store made the kernel four times the size
+ * and 10-15% slower, and the long sigmoid code next to 25 weights in
+ * registers is 10% slower than the separate pass. */
+AVX512_INLINE void plane_fixed(int op, const struct cpu_window *g, const struct cpu_plane *p,
+                               const int KH, const int KW, const int S)
+{
+    const int kind = op == CPU_WIN_DW ? p->act->kind : IR_ACT_NONE;
+    if (kind == IR_ACT_NONE) {
+        plane_act(op, g, p, KH, KW, S, IR_ACT_NONE);
+    } else if (kind == IR_ACT_RELU) {
+        plane_act(op, g, p, KH, KW, S, IR_ACT_RELU);
+    } else if (kind == IR_ACT_CLIP) {
+        plane_act(op, g, p, KH, KW, S, IR_ACT_CLIP);
+    } else if (kind == IR_ACT_SILU && KH * KW <= 9) {
+        plane_act(op, g, p, KH, KW, S, IR_ACT_SILU);
+    } else if (kind == IR_ACT_HARD_SWISH && KH * KW <= 9) {
+        plane_act(op, g, p, KH, KW, S, IR_ACT_HARD_SWISH);
+    } else {
+        plane_act(op, g, p, KH, KW, S, ACT_LATER);
+        cpu_vec_avx512.unary(p->y, p->y, g->oh * g->ow, p->act);
+    }
 }
 
 /* Any kernel size and dilation, column stride 1 or 2: one output row at a
@@ -153,7 +185,7 @@ static void plane_loops(int op, const struct cpu_window *g, const struct cpu_pla
                     acc = tap_apply(op, acc, v, wk);
                 }
             }
-            out_store(op, g, p, oy, ox, sm, acc);
+            out_store(op, g, p, oy, ox, sm, acc, op == CPU_WIN_DW ? p->act->kind : IR_ACT_NONE);
         }
     }
 }
@@ -195,10 +227,11 @@ void cpu_window_avx512(int op, const struct cpu_window *g, const struct cpu_plan
         if (k == 3) fixed = s == 1 ? avg3s1 : avg3s2;
         if (k == 2 && s == 2) fixed = avg2s2;
     }
-    if (fixed)
+    if (fixed) {
         fixed(g, p);
-    else
-        plane_loops(op, g, p);
+        return;
+    }
+    plane_loops(op, g, p);
     if (op == CPU_WIN_DW && act16_scalar(p->act))
         ir_act_apply(p->act, p->y, (size_t)(g->oh * g->ow));
 }

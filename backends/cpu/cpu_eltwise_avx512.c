@@ -41,18 +41,33 @@ static void epilogue(float *y, const float *sum, int64_t n, float bias, const st
     if (act16_scalar(act)) ir_act_apply(act, y, (size_t)n);
 }
 
-static void unary(float *y, const float *x, int64_t n, const struct ir_act *act)
+/* One loop per activation kind: no switch inside it. */
+AVX512_INLINE void unary_loop(float *y, const float *x, int64_t n, const struct ir_act *act,
+                              const int kind)
 {
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        __m512 a = act16(_mm512_loadu_ps(x + i), act);
-        __m512 b = act16(_mm512_loadu_ps(x + i + 16), act);
+        __m512 a = act16k(_mm512_loadu_ps(x + i), act, kind);
+        __m512 b = act16k(_mm512_loadu_ps(x + i + 16), act, kind);
         _mm512_storeu_ps(y + i, a);
         _mm512_storeu_ps(y + i + 16, b);
     }
     for (; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : tail_mask(n - i);
-        _mm512_mask_storeu_ps(y + i, m, act16(_mm512_maskz_loadu_ps(m, x + i), act));
+        _mm512_mask_storeu_ps(y + i, m, act16k(_mm512_maskz_loadu_ps(m, x + i), act, kind));
+    }
+}
+
+static void unary(float *y, const float *x, int64_t n, const struct ir_act *act)
+{
+    switch (act->kind) {
+    case IR_ACT_RELU: unary_loop(y, x, n, act, IR_ACT_RELU); break;
+    case IR_ACT_CLIP: unary_loop(y, x, n, act, IR_ACT_CLIP); break;
+    case IR_ACT_SIGMOID: unary_loop(y, x, n, act, IR_ACT_SIGMOID); break;
+    case IR_ACT_HARD_SIGMOID: unary_loop(y, x, n, act, IR_ACT_HARD_SIGMOID); break;
+    case IR_ACT_HARD_SWISH: unary_loop(y, x, n, act, IR_ACT_HARD_SWISH); break;
+    case IR_ACT_SILU: unary_loop(y, x, n, act, IR_ACT_SILU); break;
+    default: unary_loop(y, x, n, act, act->kind); break;
     }
     if (act16_scalar(act)) ir_act_apply(act, y, (size_t)n);
 }

@@ -43,11 +43,12 @@ AVX512_INLINE __m512 sigmoid16(__m512 x)
     return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
 }
 
-/* The fused activation on v. Tanh is left to the caller (act16_scalar). */
-AVX512_INLINE __m512 act16(__m512 v, const struct ir_act *act)
+/* The fused activation of kind `kind` (act->kind, or a constant the caller
+ * compiled in) on v. Tanh is left to the caller (act16_scalar). */
+AVX512_INLINE __m512 act16k(__m512 v, const struct ir_act *act, int kind)
 {
     const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
-    switch (act->kind) {
+    switch (kind) {
     case IR_ACT_RELU: return _mm512_max_ps(v, zero);
     case IR_ACT_CLIP:
         return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(act->a)), _mm512_set1_ps(act->b));
@@ -66,6 +67,11 @@ AVX512_INLINE __m512 act16(__m512 v, const struct ir_act *act)
     case IR_ACT_SILU: return _mm512_mul_ps(v, sigmoid16(v));
     default: return v;
     }
+}
+
+AVX512_INLINE __m512 act16(__m512 v, const struct ir_act *act)
+{
+    return act16k(v, act, act->kind);
 }
 
 /* Whether act16 leaves act to a scalar pass afterwards. */
