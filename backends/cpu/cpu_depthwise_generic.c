@@ -18,6 +18,36 @@ static void tap_range(int64_t off, int64_t s, int64_t n, int64_t on, int64_t *lo
     *hi = b;
 }
 
+/* One tap over outputs [lo, hi) of a row: the stride-1 form with restrict
+ * pointers is what compilers vectorize. */
+static void tap_row(int op, float *restrict yr, const float *restrict xr, int64_t off, int64_t s,
+                    int64_t lo, int64_t hi, float wk)
+{
+    if (s == 1) {
+        if (op == CPU_WIN_DW) {
+            for (int64_t ox = lo; ox < hi; ox++) yr[ox] += xr[ox + off] * wk;
+        } else if (op == CPU_WIN_MAX) {
+            for (int64_t ox = lo; ox < hi; ox++) {
+                const float v = xr[ox + off];
+                yr[ox] = v > yr[ox] ? v : yr[ox];
+            }
+        } else {
+            for (int64_t ox = lo; ox < hi; ox++) yr[ox] += xr[ox + off];
+        }
+        return;
+    }
+    if (op == CPU_WIN_DW) {
+        for (int64_t ox = lo; ox < hi; ox++) yr[ox] += xr[ox * s + off] * wk;
+    } else if (op == CPU_WIN_MAX) {
+        for (int64_t ox = lo; ox < hi; ox++) {
+            const float v = xr[ox * s + off];
+            yr[ox] = v > yr[ox] ? v : yr[ox];
+        }
+    } else {
+        for (int64_t ox = lo; ox < hi; ox++) yr[ox] += xr[ox * s + off];
+    }
+}
+
 void cpu_window_generic(int op, const struct cpu_window *g, const struct cpu_plane *p)
 {
     const float init = op == CPU_WIN_DW ? p->bias : op == CPU_WIN_MAX ? -INFINITY : 0.0f;
@@ -32,21 +62,11 @@ void cpu_window_generic(int op, const struct cpu_window *g, const struct cpu_pla
                 const int64_t off = kj * g->dw - g->pl, s = g->sw;
                 int64_t lo, hi;
                 tap_range(off, s, g->w, g->ow, &lo, &hi);
-                if (op == CPU_WIN_DW) {
-                    const float wk = p->k[ki * g->kw + kj];
-                    for (int64_t ox = lo; ox < hi; ox++) yr[ox] += xr[ox * s + off] * wk;
-                } else if (op == CPU_WIN_MAX) {
-                    for (int64_t ox = lo; ox < hi; ox++) {
-                        const float v = xr[ox * s + off];
-                        yr[ox] = v > yr[ox] ? v : yr[ox];
-                    }
-                } else {
-                    for (int64_t ox = lo; ox < hi; ox++) yr[ox] += xr[ox * s + off];
-                }
+                tap_row(op, yr, xr, off, s, lo, hi, op == CPU_WIN_DW ? p->k[ki * g->kw + kj] : 0);
             }
         }
         if (op == CPU_WIN_DW) {
-            ir_act_apply_sum(p->act, yr, p->sum ? p->sum + oy * g->ow : NULL, (size_t)g->ow);
+            cpu_vec_generic.epilogue(yr, p->sum ? p->sum + oy * g->ow : NULL, g->ow, 0.0f, p->act);
         } else if (op == CPU_WIN_AVG) {
             const float rs = p->rowscale[oy];
             for (int64_t ox = 0; ox < g->ow; ox++) yr[ox] *= rs * p->colscale[ox];

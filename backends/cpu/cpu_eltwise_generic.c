@@ -5,18 +5,38 @@
 
 #include <math.h>
 
+/* ir_act_apply, with ReLU and Clip written as comparisons the compiler
+ * vectorizes (fminf and fmaxf stay library calls at -O2): the same values,
+ * NaN included, whenever Clip's bounds are numbers. */
+static void act_apply(const struct ir_act *act, float *restrict x, int64_t n)
+{
+    const float a = act->a, b = act->b;
+    if (act->kind == IR_ACT_RELU) {
+        for (int64_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    } else if (act->kind == IR_ACT_CLIP && a == a && b == b) {
+        for (int64_t i = 0; i < n; i++) {
+            const float t = x[i] > a ? x[i] : a; /* fmaxf(x, a): a when x is NaN */
+            x[i] = t < b ? t : b;
+        }
+    } else {
+        ir_act_apply(act, x, (size_t)n);
+    }
+}
+
 static void epilogue(float *y, const float *sum, int64_t n, float bias, const struct ir_act *act)
 {
     if (bias != 0.0f)
         for (int64_t i = 0; i < n; i++) y[i] += bias;
-    ir_act_apply_sum(act, y, sum, (size_t)n);
+    if (sum)
+        for (int64_t i = 0; i < n; i++) y[i] += sum[i];
+    act_apply(act, y, n);
 }
 
 static void unary(float *y, const float *x, int64_t n, const struct ir_act *act)
 {
     if (y != x)
         for (int64_t i = 0; i < n; i++) y[i] = x[i];
-    ir_act_apply(act, y, (size_t)n);
+    act_apply(act, y, n);
 }
 
 static void binary(int op, float *y, const float *a, const float *b, int bstep, int64_t n,
@@ -54,7 +74,7 @@ static void binary(int op, float *y, const float *a, const float *b, int bstep, 
             break;
         }
     }
-    ir_act_apply(act, y, (size_t)n);
+    act_apply(act, y, n);
 }
 
 static void gemv(float *y, const float *wt, const float *x, const float *bias, int64_t m, int64_t c,
