@@ -32,7 +32,7 @@
 extern "C" {
 #endif
 
-#define INFERD_BACKEND_ABI    1
+#define INFERD_BACKEND_ABI    2
 #define INFERD_BACKEND_SYMBOL "inferd_backend_v1"
 
 /* Options as strings, the way they come from config files and command lines;

@@ -5,6 +5,10 @@
 #   config/setup.sh test   install what is missing, build (plain + ASan/UBSan),
 #                          run the whole test suite, end with "N passed, N failed"
 #   config/setup.sh build  install build packages and build only
+#   config/setup.sh bench [OPTIONS]
+#                          install what is missing (Node.js and npm only when
+#                          there is no npm yet), build, run the side-by-side
+#                          benchmark against ONNX Runtime (tests/bench/run.sh)
 #
 # Idempotent: packages already installed are not touched, existing build
 # folders are reused, so a second run only rebuilds what changed.
@@ -94,11 +98,24 @@ test)
         -Dzoo_cache="$top/$BUILD/tests/zoo/models"
     tests_run "$BUILD" "$BUILD_ASAN"
     ;;
+bench)
+    shift
+    packages_install build test
+    # A Node.js from elsewhere (NodeSource, nvm) brings its own npm, and
+    # Debian's npm package conflicts with NodeSource's nodejs: install Debian's
+    # only where there is no npm at all.
+    if command -v npm >/dev/null 2>&1; then
+        say "npm: $(command -v npm)"
+    else
+        packages_install bench
+    fi
+    exec sh tests/bench/run.sh "$@"
+    ;;
 -h | --help | help)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     ;;
 *)
-    echo "setup.sh: unknown command '$cmd' (try: demo, test, build)" >&2
+    echo "setup.sh: unknown command '$cmd' (try: demo, test, build, bench)" >&2
     exit 2
     ;;
 esac

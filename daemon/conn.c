@@ -42,8 +42,12 @@ struct conn {
     struct inferd_text_lines lines;
 
     size_t write_pending;
-    char readbuf[64 * 1024];
 };
+
+/* One read buffer for every connection: libuv reads on the loop thread and
+ * read_cb consumes each chunk before returning, so nothing needs 64 KiB per
+ * client (256 idle clients would hold 16 MiB). */
+static char read_buffer[64 * 1024];
 
 struct write_req {
     uv_write_t req;
@@ -332,15 +336,13 @@ static void bytes_handle(struct conn *c, const uint8_t *p, size_t n)
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    struct conn *c = h->data;
-    (void)suggested;
-    *buf = uv_buf_init(c->readbuf, sizeof(c->readbuf));
+    (void)h, (void)suggested;
+    *buf = uv_buf_init(read_buffer, sizeof(read_buffer));
 }
 
 static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = st->data;
-    (void)buf;
     if (nread == 0) return;
     if (nread < 0) {
         uv_read_stop(st);
@@ -363,7 +365,7 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     }
     c->s->bytes_in += (uint64_t)nread;
     idle_reset(c);
-    bytes_handle(c, (const uint8_t *)c->readbuf, (size_t)nread);
+    bytes_handle(c, (const uint8_t *)buf->base, (size_t)nread);
 }
 
 static void conn_read_start(struct conn *c)

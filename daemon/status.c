@@ -178,6 +178,7 @@ char *status_version(const struct inferd_server *s)
     cJSON_AddStringToObject(root, "version", INFERD_VERSION);
     cJSON_AddNumberToObject(root, "protocol", INFERD_PROTO_VERSION);
     cJSON_AddNumberToObject(root, "backend_abi", INFERD_BACKEND_ABI);
+    cJSON_AddBoolToObject(root, "systemd_notify", INFERD_HAVE_SYSTEMD);
     cJSON *b = cJSON_AddArrayToObject(root, "backends");
     for (int i = 0; i < s->backends.nslots; i++)
         if (s->backends.slots[i].be)

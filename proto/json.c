@@ -240,3 +240,35 @@ int pj_print(const cJSON *root, char **json, size_t *json_len)
     if (json_len) *json_len = len;
     return 0;
 }
+
+int pj_encode_checked(const void *obj, pj_tree_fn tree, pj_check_fn check, char **json,
+                      size_t *json_len, uint64_t *data_len, char *err, size_t errlen)
+{
+    char *s = NULL;
+    size_t len = 0;
+    int rc = -ENOMEM;
+    cJSON *root = cJSON_CreateObject();
+
+    *json = NULL;
+    if (!obj) {
+        rc = -EINVAL;
+        goto out;
+    }
+    uint64_t sum = 0;
+    if (!root || (rc = tree(obj, root, &sum, err, errlen)) || (rc = pj_print(root, &s, &len)))
+        goto out;
+    rc = check(s, len, sum, err, errlen);
+    if (rc == -ENOMEM) goto out;
+    if (rc) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (data_len) *data_len = sum;
+    *json = s;
+    if (json_len) *json_len = len;
+    s = NULL;
+out:
+    cJSON_Delete(root);
+    free(s);
+    return rc;
+}

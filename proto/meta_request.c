@@ -238,36 +238,21 @@ static int encode_tree(const struct inferd_request *r, cJSON *root, uint64_t *su
     return 0;
 }
 
+static int tree_build(const void *obj, cJSON *root, uint64_t *sum, char *err, size_t errlen)
+{
+    return encode_tree(obj, root, sum, err, errlen);
+}
+
+static int tree_check(const char *json, size_t len, uint64_t data_len, char *err, size_t errlen)
+{
+    struct inferd_request *check = NULL;
+    int rc = inferd_request_decode(json, len, data_len, &check, err, errlen);
+    inferd_request_free(check);
+    return rc;
+}
+
 int inferd_request_encode(const struct inferd_request *r, char **json, size_t *json_len,
                           uint64_t *data_len, char *err, size_t errlen)
 {
-    char *s = NULL;
-    size_t len = 0;
-    struct inferd_request *check = NULL;
-    int rc = -ENOMEM;
-    cJSON *root = cJSON_CreateObject();
-
-    *json = NULL;
-    if (!r) {
-        rc = -EINVAL;
-        goto out;
-    }
-    uint64_t sum = 0;
-    if (!root || (rc = encode_tree(r, root, &sum, err, errlen)) || (rc = pj_print(root, &s, &len)))
-        goto out;
-    rc = inferd_request_decode(s, len, sum, &check, err, errlen);
-    if (rc == -ENOMEM) goto out;
-    if (rc) {
-        rc = -EINVAL;
-        goto out;
-    }
-    if (data_len) *data_len = sum;
-    *json = s;
-    if (json_len) *json_len = len;
-    s = NULL;
-out:
-    inferd_request_free(check);
-    cJSON_Delete(root);
-    free(s);
-    return rc;
+    return pj_encode_checked(r, tree_build, tree_check, json, json_len, data_len, err, errlen);
 }

@@ -110,4 +110,14 @@ int pj_add_int(cJSON *obj, const char *key, int64_t v);
 /* Renders root on one line into a malloc'd buffer (free()). -ENOMEM. */
 int pj_print(const cJSON *root, char **json, size_t *json_len);
 
+/* The encoders' common shape: tree() builds the JSON of obj and sums its
+ * binary sizes; the result is rendered and then decoded again with check()
+ * (which frees what it decoded), so nothing the decoder would refuse is ever
+ * sent; a refusal becomes -EINVAL with the decoder's message. */
+typedef int (*pj_tree_fn)(const void *obj, cJSON *root, uint64_t *sum, char *err, size_t errlen);
+typedef int (*pj_check_fn)(const char *json, size_t len, uint64_t data_len, char *err,
+                           size_t errlen);
+int pj_encode_checked(const void *obj, pj_tree_fn tree, pj_check_fn check, char **json,
+                      size_t *json_len, uint64_t *data_len, char *err, size_t errlen);
+
 #endif

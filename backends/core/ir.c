@@ -424,5 +424,16 @@ void ir_act_apply(const struct ir_act *act, float *x, size_t n)
     case IR_ACT_TANH:
         for (size_t i = 0; i < n; i++) x[i] = tanhf(x[i]);
         break;
+    case IR_ACT_SILU:
+        /* As the graph it replaces computes it: Mul(x, Sigmoid(x)). */
+        for (size_t i = 0; i < n; i++) x[i] = x[i] * (1.0f / (1.0f + expf(-x[i])));
+        break;
     }
+}
+
+void ir_act_apply_sum(const struct ir_act *act, float *x, const float *sum, size_t n)
+{
+    if (sum)
+        for (size_t i = 0; i < n; i++) x[i] += sum[i];
+    ir_act_apply(act, x, n);
 }

@@ -102,7 +102,10 @@ struct ir_attr {
 };
 
 /* An activation folded into the node that produces its input; backends apply
- * it to the node's first output. */
+ * it to the node's first output. A residual Add folded into a Conv (Conv ->
+ * Add(other) [-> activation]) leaves `sum` set: output 0 is then
+ * act(node's result + input[sum]), input[sum] having output 0's shape and
+ * dtype (float32). Only Conv nodes carry a sum, as their input 3. */
 enum ir_act_kind {
     IR_ACT_NONE = 0,
     IR_ACT_RELU,
@@ -112,11 +115,13 @@ enum ir_act_kind {
     IR_ACT_HARD_SIGMOID, /* max(0, min(1, a * x + b)) */
     IR_ACT_HARD_SWISH,   /* x * max(0, min(1, x / 6 + 1 / 2)) */
     IR_ACT_TANH,
+    IR_ACT_SILU, /* x * sigmoid(x): Sigmoid -> Mul(x, .), as EfficientNet exports it */
 };
 
 struct ir_act {
     int kind; /* enum ir_act_kind */
     float a, b;
+    int sum; /* > 0: index of the node input added before the activation; 0: none */
 };
 
 struct ir_op;
@@ -255,8 +260,15 @@ int ir_node_error(const struct ir_graph *g, const struct ir_node *n, int code, c
 int ir_graph_error(const struct ir_graph *g, int code, char *err, size_t errlen, const char *fmt,
                    ...) __attribute__((format(printf, 5, 6)));
 
-/* Applies a fused activation in place over n floats. */
+/* Applies a fused activation in place over n floats (act->sum is not read). */
 void ir_act_apply(const struct ir_act *act, float *x, size_t n);
+/* The whole fused epilogue: x[i] = act(x[i] + sum[i]) when sum is not NULL,
+ * else ir_act_apply. The reference every fast epilogue is checked against. */
+void ir_act_apply_sum(const struct ir_act *act, float *x, const float *sum, size_t n);
+/* Reads an activation node (Relu, LeakyRelu, Sigmoid, Tanh, HardSigmoid,
+ * HardSwish, Clip with constant bounds) as a fused activation; false when n is
+ * not one (passes.c). */
+bool ir_act_read(const struct ir_graph *g, const struct ir_node *n, struct ir_act *act);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,8 @@
 /* Graph passes run before any backend sees the graph: drop Identity and
  * inference-time Dropout, fold BatchNormalization into the Conv before it,
- * fuse activations into their producer, remove nodes nobody reads.
+ * fuse activations (also the gated ones, x * sigmoid(x)) into their producer
+ * and residual additions into the Conv before them, remove nodes nobody
+ * reads.
  *
  * Each rewrite keeps the names of graph outputs (clients see them) and
  * re-runs the touched node's infer so its params match its new inputs. */
@@ -181,8 +183,7 @@ static int batchnorm_fold(struct ir_graph *g, char *err, size_t errlen)
     return 0;
 }
 
-/* Reads an activation node into act; false when n is not a fusable one. */
-static bool activation_read(struct ir_graph *g, const struct ir_node *n, struct ir_act *act)
+bool ir_act_read(const struct ir_graph *g, const struct ir_node *n, struct ir_act *act)
 {
     memset(act, 0, sizeof(*act));
     if (is_op(n, "Relu")) {
@@ -209,8 +210,8 @@ static bool activation_read(struct ir_graph *g, const struct ir_node *n, struct 
             act->b = ir_node_attr_float(n, "max", FLT_MAX);
         } else {
             for (int k = 1; k < 3; k++) {
-                const struct ir_value *v = ir_node_input(g, n, k);
-                if (!v) continue;
+                if (k >= n->nin || n->in[k] < 0) continue;
+                const struct ir_value *v = &g->values[n->in[k]];
                 if (!(v->flags & IR_VALUE_CONST) || !v->data || v->dtype != IR_DT_F32 ||
                     ir_shape_numel(&v->shape) != 1)
                     return false;
@@ -241,7 +242,7 @@ static int activations_fuse(struct ir_graph *g)
         struct ir_node *n = &g->nodes[i];
         struct ir_act act;
         if (n->dead || n->nin < 1 || n->in[0] < 0 || n->out[0] < 0) continue;
-        if (!activation_read(g, n, &act)) continue;
+        if (!ir_act_read(g, n, &act)) continue;
         int x = n->in[0];
         if (!value_is_runtime_product(g, x) || (g->values[x].flags & IR_VALUE_OUTPUT)) continue;
         if (g->values[x].dtype != IR_DT_F32 || g->values[x].nconsumers != 1) continue;
@@ -254,6 +255,102 @@ static int activations_fuse(struct ir_graph *g)
         g->values[x].nconsumers = 0;
     }
     ir_graph_uses_count(g);
+    return 0;
+}
+
+/* The live producer of value v when v is an ordinary intermediate that only
+ * `readers` nodes read and that is not a graph output; else NULL. */
+static struct ir_node *intermediate_producer(struct ir_graph *g, int v, int readers)
+{
+    if (v < 0 || !value_is_runtime_product(g, v) || (g->values[v].flags & IR_VALUE_OUTPUT))
+        return NULL;
+    if (g->values[v].dtype != IR_DT_F32 || g->values[v].nconsumers != readers) return NULL;
+    struct ir_node *p = &g->nodes[g->values[v].producer];
+    return p->dead ? NULL : p;
+}
+
+/* x * Sigmoid(x) (EfficientNet's SiLU) and x * HardSigmoid(x) with alpha 1/6,
+ * beta 1/2 (how torch exports HardSwish before opset 14) become the producer
+ * of x's activation: Mul(x, act(x)) with x read by exactly those two nodes. */
+static int gated_activations_fuse(struct ir_graph *g)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        struct ir_node *mul = &g->nodes[i];
+        if (!is_op(mul, "Mul") || mul->nin != 2 || mul->out[0] < 0 || mul->act.kind != IR_ACT_NONE)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            int x = mul->in[k], gate = mul->in[1 - k];
+            struct ir_node *an = intermediate_producer(g, gate, 1);
+            if (!an || an->nin < 1 || an->in[0] != x || an->out[0] != gate) continue;
+            struct ir_act act;
+            if (!ir_act_read(g, an, &act)) continue;
+            if (act.kind == IR_ACT_SIGMOID) {
+                act.kind = IR_ACT_SILU;
+            } else if (act.kind == IR_ACT_HARD_SIGMOID && act.a == 1.0f / 6.0f && act.b == 0.5f) {
+                act.kind = IR_ACT_HARD_SWISH;
+                act.a = act.b = 0.0f;
+            } else {
+                continue;
+            }
+            struct ir_node *p = intermediate_producer(g, x, 2);
+            if (!p || !fusable_producer(p) || p->out[0] != x) continue;
+            if (!ir_shape_equal(&g->values[x].shape, &g->values[mul->out[0]].shape)) continue;
+            p->act = act;
+            output_retarget(g, p, 0, mul->out[0]);
+            an->dead = true;
+            mul->dead = true;
+            ir_graph_uses_count(g);
+            break;
+        }
+    }
+    return 0;
+}
+
+/* Conv -> Add(other) [-> activation already fused into the Add] becomes one
+ * Conv whose input 3 is `other` (ir_act.sum), so the residual is added in the
+ * convolution's epilogue while its output is in cache. The Conv must come
+ * after other's producer in node order (the graph stays sorted); of two Conv
+ * operands the later one is taken. */
+static int residual_adds_fuse(struct ir_graph *g)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        struct ir_node *add = &g->nodes[i];
+        if (!is_op(add, "Add") || add->nin != 2 || add->out[0] < 0 || add->act.sum) continue;
+        int y = add->out[0];
+        struct ir_node *best = NULL;
+        int best_k = -1;
+        for (int k = 0; k < 2; k++) {
+            int a = add->in[k], other = add->in[1 - k];
+            if (a < 0 || other < 0) continue;
+            if (!ir_shape_equal(&g->values[a].shape, &g->values[y].shape) ||
+                !ir_shape_equal(&g->values[other].shape, &g->values[y].shape) ||
+                g->values[other].dtype != IR_DT_F32)
+                continue;
+            struct ir_node *conv = intermediate_producer(g, a, 1);
+            if (!conv || !is_op(conv, "Conv") || conv->act.kind != IR_ACT_NONE || conv->act.sum ||
+                conv->out[0] != a || conv->nin > 3)
+                continue;
+            int op = g->values[other].producer;
+            if (op >= 0 && op >= (int)(conv - g->nodes)) continue;
+            if (!best || conv > best) {
+                best = conv;
+                best_k = k;
+            }
+        }
+        if (!best) continue;
+        int conv_idx = (int)(best - g->nodes), other = add->in[1 - best_k];
+        int *in = realloc(best->in, sizeof(int) * 4);
+        if (!in) return -ENOMEM;
+        best->in = in;
+        for (int k = best->nin; k < 3; k++) best->in[k] = -1;
+        best->in[3] = other;
+        best->nin = 4;
+        best->act = add->act;
+        best->act.sum = 3;
+        output_retarget(g, &g->nodes[conv_idx], 0, y);
+        add->dead = true;
+        ir_graph_uses_count(g);
+    }
     return 0;
 }
 
@@ -284,7 +381,10 @@ int ir_graph_optimize(struct ir_graph *g, char *err, size_t errlen)
     unused_remove(g);
     if ((rc = identities_remove(g)) < 0) return rc;
     if ((rc = batchnorm_fold(g, err, errlen)) < 0) return rc;
+    if ((rc = gated_activations_fuse(g)) < 0) return rc;
     if ((rc = activations_fuse(g)) < 0) return rc;
+    if ((rc = residual_adds_fuse(g)) < 0)
+        return ir_graph_error(g, rc, err, errlen, "out of memory fusing residual additions");
     unused_remove(g);
     if ((rc = ir_graph_compact(g)) < 0)
         return ir_graph_error(g, rc, err, errlen, "out of memory compacting the graph");

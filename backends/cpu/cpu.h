@@ -60,6 +60,16 @@ struct cpu_step {
     int nin, nout;
     int *in, *out; /* slot indices; -1 = absent */
     cpu_kernel_fn run;
+    /* Set by a kernel's prepare when it adds act.sum (a residual fused into a
+     * Conv) itself; otherwise cpu_kernel_choose makes `run` a wrapper that
+     * calls `inner` without the activation, then applies sum and activation. */
+    bool fuses_sum;
+    cpu_kernel_fn inner;
+    /* Set by a kernel's prepare when it may write output 0 over input 0
+     * (element by element, reading each input element before writing it):
+     * the arena planner then lets them share storage, as for the reference
+     * kernels of IR_OP_INPLACE ops. */
+    bool inplace;
     void *kdata; /* kernel-prepared data (packed weights...) */
     void (*kdata_free)(void *);
     /* profile counters, summed over instances (atomics: instances run concurrently) */
@@ -109,6 +119,35 @@ int cpu_gemm_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
                      const struct ir_node *n, char *err, size_t errlen);
 int cpu_matmul_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                        const struct ir_node *n, char *err, size_t errlen);
+
+/* Depthwise convolution, pooling, element-wise and data-movement kernels
+ * (cpu_depthwise.c, cpu_depthwise_grouped.c, cpu_pool_ops.c, cpu_eltwise.c,
+ * cpu_eltwise_layout.c). */
+int cpu_depthwise_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                          const struct ir_node *n, char *err, size_t errlen);
+int cpu_grouped_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                        const struct ir_node *n, char *err, size_t errlen);
+int cpu_gemv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                     const struct ir_node *n, char *err, size_t errlen);
+int cpu_pool_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                     const struct ir_node *n, char *err, size_t errlen);
+int cpu_reduce_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                       const struct ir_node *n, char *err, size_t errlen);
+int cpu_binary_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                       const struct ir_node *n, char *err, size_t errlen);
+int cpu_transpose_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                          const struct ir_node *n, char *err, size_t errlen);
+int cpu_unary_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                      const struct ir_node *n, char *err, size_t errlen);
+
+/* The fused epilogue for convolution kernels (cpu_eltwise.c), in the
+ * instruction set `isa`: for each of `rows` rows of `len` floats (row r at
+ * y + r * len, bias[r] when bias is not NULL),
+ *     y[i] = act(y[i] + bias[r] + sum[i])
+ * with sum (same layout as y, may be NULL) the residual input act->sum names.
+ * y may be sum itself. Matches ir_act_apply_sum. */
+void cpu_epilogue(int isa, float *y, const float *sum, const float *bias, int64_t rows, int64_t len,
+                  const struct ir_act *act);
 
 /* Kernel selection: gives a specialised kernel the chance to take a step.
  * Returns 1 when it did (s->run, s->kernel, s->kdata set), 0 to fall back to

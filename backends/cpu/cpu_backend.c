@@ -149,8 +149,10 @@ static int step_run_reference(const struct cpu_model *m, const struct cpu_step *
     cpu_step_tensors(m, s, x->ptr, x->tin, x->tout);
     int rc = s->op->eval(s->params, x->tin, s->nin, x->tout, s->nout);
     if (rc < 0) return rc;
-    if (s->act.kind != IR_ACT_NONE && x->tout[0].dtype == IR_DT_F32)
-        ir_act_apply(&s->act, x->tout[0].data, x->tout[0].nbytes / sizeof(float));
+    if ((s->act.kind != IR_ACT_NONE || s->act.sum > 0) && x->tout[0].dtype == IR_DT_F32)
+        ir_act_apply_sum(&s->act, x->tout[0].data,
+                         s->act.sum > 0 && s->act.sum < s->nin ? x->tin[s->act.sum].data : NULL,
+                         x->tout[0].nbytes / sizeof(float));
     return 0;
 }
 
@@ -215,13 +217,15 @@ static int storage_plan(struct cpu_model *m, const struct ir_graph *g, char *err
     for (int i = 0; i < n; i++) {
         const struct ir_node *nd = &g->nodes[i];
         const struct cpu_step *st = &m->steps[i];
-        if (nd->nout < 1 || nd->out[0] < 0 || nd->nin < 1 || nd->in[0] < 0) continue;
-        int out = nd->out[0], r = m->slots[nd->in[0]].root;
+        if (nd->nout < 1 || nd->out[0] < 0 || nd->nin < 1 || st->in[0] < 0) continue;
+        /* st->in[0]: a kernel may have swapped the inputs of a commutative op. */
+        int out = nd->out[0], r = m->slots[st->in[0]].root;
         bool alias = st->run == NULL; /* alias steps have no kernel */
         bool inplace = false;
-        if (!alias && (nd->op->flags & IR_OP_INPLACE) && m->slots[r].kind == CPU_SLOT_ARENA &&
-            root_last[r] <= i && m->slots[r].nbytes == m->slots[out].nbytes &&
-            m->slots[r].dtype == m->slots[out].dtype && st->run == step_run_reference)
+        if (!alias && m->slots[r].kind == CPU_SLOT_ARENA && root_last[r] <= i &&
+            m->slots[r].nbytes == m->slots[out].nbytes &&
+            m->slots[r].dtype == m->slots[out].dtype &&
+            (st->inplace || ((nd->op->flags & IR_OP_INPLACE) && st->run == step_run_reference)))
             inplace = true;
         if (!alias && !inplace) continue;
         m->slots[out].kind = CPU_SLOT_ALIAS;

@@ -336,6 +336,8 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     const struct ir_value *wv = &g->values[n->in[1]];
     const struct ir_value *yv = &g->values[n->out[0]];
     if (xv->dtype != IR_DT_F32 || !(wv->flags & IR_VALUE_CONST)) return 0;
+    /* Depthwise convolutions are cpu_depthwise.c's (chosen before this one). */
+    if (p->group > 1 && xv->shape.dims[1] == p->group) return 0;
     if (n->nin > 2 && n->in[2] >= 0 && !(g->values[n->in[2]].flags & IR_VALUE_CONST)) return 0;
     if (ir_shape_numel(&xv->shape) <= 0 || ir_shape_numel(&yv->shape) <= 0) return 0;
 

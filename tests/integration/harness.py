@@ -119,9 +119,10 @@ class Daemon:
         with open(self.config_path, "w") as f:
             json.dump(conf, f, indent=1)
 
-    def start(self, timeout=60):
+    def start(self, timeout=60, env_extra=None):
         self.log = open(self.log_path, "w")
         env = dict(os.environ)
+        env.update(env_extra or {})
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         self.proc = subprocess.Popen([self.binary, "--config", self.config_path],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env)

@@ -41,12 +41,37 @@ def wait_log(d, text, timeout=30):
 
 # --- the socket path ------------------------------------------------------
 d = Daemon(inferd, models[:1], tag="life")
+# systemd's notification socket, as the service manager would set it.
+notify_path = os.path.join(d.dir, "notify")
+notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+notify.bind(notify_path)
+notify.settimeout(10)
+
+
+def notified(word):
+    """Reads notifications until one carries word (READY=1, ...)."""
+    try:
+        while True:
+            msg = notify.recv(4096).decode()
+            if word in msg.split("\n"):
+                return msg
+    except OSError:
+        return None
+
+
 # A stale socket file left by a daemon that died is replaced.
 stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 stale.bind(d.sock)
 stale.close()
-d.start()
+d.start(env_extra={"NOTIFY_SOCKET": notify_path})
 check("removing stale socket" in d.logs(), "a stale socket file is replaced")
+has_notify = json.loads(d.text("version")).get("systemd_notify")
+if has_notify:
+    msg = notified("READY=1")
+    check(msg is not None and "STATUS=ok: 1 of 1 models ready" in msg,
+          "sd_notify: READY=1 with a STATUS line once models are loaded (%r)" % msg)
+else:
+    print("skip: built without libsystemd, no sd_notify checks")
 # A second daemon on a live socket refuses to start.
 second = subprocess.run([inferd, "--config", d.config_path], capture_output=True, timeout=30)
 check(second.returncode == 1 and b"another daemon is listening" in second.stderr,
@@ -59,6 +84,9 @@ conf["models"] = models  # digits unchanged, linear added
 d.write_config(conf)
 d.signal(signal.SIGHUP)
 check(wait_log(d, "configuration reloaded"), "SIGHUP with a good config reloads it")
+if has_notify:
+    check(notified("RELOADING=1") is not None and notified("READY=1") is not None,
+          "sd_notify: RELOADING=1 then READY=1 around the reload")
 names = [m["name"] for m in json.loads(d.text("models"))["models"]]
 check(names == ["digits", "linear"], "the reload added a model: %s" % names)
 check(d.logs().count("model digits: ready") == 1, "the unchanged model was kept, not reloaded")
@@ -93,6 +121,8 @@ except OSError as e:
     check(False, f"the connection closes cleanly ({e!r})")
 rc = d.stop()
 check(rc == 0, "SIGTERM with requests in flight: exit status 0 (got %s)" % rc)
+if has_notify:
+    check(notified("STOPPING=1") is not None, "sd_notify: STOPPING=1 on SIGTERM")
 check(not os.path.exists(d.sock), "the socket file is removed at exit")
 
 # --- a backend that cannot open ---------------------------------------------

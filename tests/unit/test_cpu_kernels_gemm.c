@@ -201,10 +201,15 @@ static void check_case(build_fn build, const void *spec, const struct ir_act *ac
 }
 
 static const struct ir_act acts[] = {
-    { IR_ACT_NONE, 0, 0 },         { IR_ACT_RELU, 0, 0 },
-    { IR_ACT_CLIP, -0.5f, 0.75f }, { IR_ACT_LEAKY_RELU, 0.1f, 0 },
-    { IR_ACT_SIGMOID, 0, 0 },      { IR_ACT_HARD_SWISH, 0, 0 },
-    { IR_ACT_TANH, 0, 0 },         { IR_ACT_HARD_SIGMOID, 0.2f, 0.5f },
+    { .kind = IR_ACT_NONE },
+    { .kind = IR_ACT_RELU },
+    { .kind = IR_ACT_CLIP, .a = -0.5f, .b = 0.75f },
+    { .kind = IR_ACT_LEAKY_RELU, .a = 0.1f },
+    { .kind = IR_ACT_SIGMOID },
+    { .kind = IR_ACT_HARD_SWISH },
+    { .kind = IR_ACT_TANH },
+    { .kind = IR_ACT_HARD_SIGMOID, .a = 0.2f, .b = 0.5f },
+    { .kind = IR_ACT_SILU },
 };
 #define NACTS ((int)(sizeof(acts) / sizeof(acts[0])))
 
@@ -246,14 +251,12 @@ static void conv_check(const struct conv_spec *s, int act)
              (long long)s->kh, (long long)s->kw, (long long)s->sh, (long long)s->sw,
              (long long)s->dh, (long long)s->dw, (long long)s->pads[0], (long long)s->pads[1],
              (long long)s->pads[2], (long long)s->pads[3], (long long)s->group, acts[act].kind);
-    bool depthwise = s->c / s->group == 1 && s->group > 1;
+    /* Depthwise and narrow groups (up to 64 channels) are the direct kernels'
+     * (cpu_depthwise*.c): checked here for values only. */
+    bool direct = s->group > 1 && s->c / s->group <= 64;
     bool wino = s->kh == 3 && s->kw == 3 && s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 &&
                 s->group == 1;
-    check_case(conv_build, s, &acts[act], label,
-               depthwise ? ""
-               : wino    ? "conv_"
-                         : "conv_gemm",
-               1e-4);
+    check_case(conv_build, s, &acts[act], label, direct ? "" : wino ? "conv_" : "conv_gemm", 1e-4);
 }
 
 /* 3x3 stride-1 layers with channels enough for Winograd F(4x4, 3x3): planes
@@ -301,7 +304,10 @@ static void test_conv_shapes(void **state)
         { 1, 3, 17, 19, 10, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true },
         { 1, 16, 15, 15, 32, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true },
         { 1, 8, 12, 12, 8, 3, 3, 1, 1, 2, 2, { 2, 2, 2, 2 }, 1, false },
-        { 1, 16, 9, 10, 32, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 4, true }, /* groups */
+        { 1, 16, 9, 10, 32, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 4, true },  /* groups */
+        { 1, 160, 9, 10, 24, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 2, true }, /* wide groups */
+        { 1, 130, 7, 7, 26, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 2, true },
+        { 1, 140, 7, 7, 40, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 2, true },
         { 2, 12, 6, 5, 18, 3, 3, 1, 2, 1, 1, { 0, 1, 2, 0 }, 3, true },
         { 1, 80, 10, 10, 20, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true }, /* k = 720 */
         /* small planes: the transposed product */

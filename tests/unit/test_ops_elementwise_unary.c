@@ -169,16 +169,16 @@ void test_unary_matches_fused(void **state)
         struct attr attrs[2];
         int nattrs;
     } cases[] = {
-        { "Relu", { IR_ACT_RELU, 0, 0 }, { { 0 } }, 0 },
-        { "LeakyRelu", { IR_ACT_LEAKY_RELU, 0.1f, 0 }, { AF("alpha", 0.1f) }, 1 },
-        { "Sigmoid", { IR_ACT_SIGMOID, 0, 0 }, { { 0 } }, 0 },
+        { "Relu", { IR_ACT_RELU, 0, 0, 0 }, { { 0 } }, 0 },
+        { "LeakyRelu", { IR_ACT_LEAKY_RELU, 0.1f, 0, 0 }, { AF("alpha", 0.1f) }, 1 },
+        { "Sigmoid", { IR_ACT_SIGMOID, 0, 0, 0 }, { { 0 } }, 0 },
         { "HardSigmoid",
-          { IR_ACT_HARD_SIGMOID, 1.0f / 6, 0.5f },
+          { IR_ACT_HARD_SIGMOID, 1.0f / 6, 0.5f, 0 },
           { AF("alpha", 1.0f / 6), AF("beta", 0.5f) },
           2 },
-        { "HardSwish", { IR_ACT_HARD_SWISH, 0, 0 }, { { 0 } }, 0 },
-        { "Tanh", { IR_ACT_TANH, 0, 0 }, { { 0 } }, 0 },
-        { "Clip", { IR_ACT_CLIP, 0, 6 }, { AF("min", 0), AF("max", 6) }, 2 },
+        { "HardSwish", { IR_ACT_HARD_SWISH, 0, 0, 0 }, { { 0 } }, 0 },
+        { "Tanh", { IR_ACT_TANH, 0, 0, 0 }, { { 0 } }, 0 },
+        { "Clip", { IR_ACT_CLIP, 0, 6, 0 }, { AF("min", 0), AF("max", 6) }, 2 },
     };
     for (size_t c = 0; c < N(cases); c++) {
         float want[401];

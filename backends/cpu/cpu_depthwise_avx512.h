@@ -1,0 +1,72 @@
+/* AVX-512 row loaders the window kernels share (cpu_depthwise_avx512.c,
+ * cpu_depthwise_grouped_avx512.c). Only files compiled with the AVX-512
+ * flags include this. */
+#ifndef INFERD_CPU_DEPTHWISE_AVX512_H
+#define INFERD_CPU_DEPTHWISE_AVX512_H
+
+#include "cpu_eltwise_avx512.h"
+
+/* The loops over rows and taps must unroll: their bounds are constants
+ * after inlining, and their arrays must live in registers. */
+#define UNROLL    _Pragma("GCC unroll 32")
+#define KMAX_TAPS 5 /* widest row of taps row_taps serves */
+
+/* The tap vector of output columns [ox, ox + 16) for input row xr at tap
+ * column offset ix (input column of lane 0), stride S. */
+AVX512_INLINE __m512 tap_load(const float *xr, int64_t ix, int S, int masked, __mmask16 m0,
+                              __mmask16 m1, __m512 fill, __m512i even)
+{
+    if (S == 1) return masked ? _mm512_mask_loadu_ps(fill, m0, xr + ix) : _mm512_loadu_ps(xr + ix);
+    __m512 lo = masked ? _mm512_mask_loadu_ps(fill, m0, xr + ix) : _mm512_loadu_ps(xr + ix);
+    __m512 hi =
+        masked ? _mm512_mask_loadu_ps(fill, m1, xr + ix + 16) : _mm512_loadu_ps(xr + ix + 16);
+    return _mm512_permutex2var_ps(lo, even, hi);
+}
+
+/* (b[q..15], e[0..q-1]): b moved q lanes down, e's first lanes after it. */
+AVX512_INLINE __m512 lanes_shift(__m512 e, __m512 b, int q)
+{
+    __m512i ei = _mm512_castps_si512(e), bi = _mm512_castps_si512(b);
+    if (q == 1) return _mm512_castsi512_ps(_mm512_alignr_epi32(ei, bi, 1));
+    return _mm512_castsi512_ps(_mm512_alignr_epi32(ei, bi, 2));
+}
+
+/* Lanes the stride-2 row loader reads past input column ix0 + 31. */
+#define S2_EXTRA(KW) ((KW) > 2 ? (KW)-2 : 0)
+
+/* All KW tap vectors of one input row for output columns [ox, ox + 16),
+ * input column of lane 0 at tap 0 being ix0. Stride 2 loads the row's 32
+ * (+ KW - 2) inputs once: taps 0 and 1 are its even and odd elements, tap
+ * 2q + p the parity-p elements moved q lanes on. MASKED: mk[0..2] mask the
+ * loads at ix0, ix0 + 16, ix0 + 32 (stride 1: mk[kj] the load of tap kj). */
+AVX512_INLINE void row_taps(__m512 *v, const float *xr, int64_t ix0, const int KW, const int S,
+                            const int MASKED, const __mmask16 *mk, __m512 fill)
+{
+    if (S == 1) {
+        UNROLL
+        for (int kj = 0; kj < KW; kj++)
+            v[kj] = MASKED ? _mm512_mask_loadu_ps(fill, mk[kj], xr + ix0 + kj)
+                           : _mm512_loadu_ps(xr + ix0 + kj);
+        return;
+    }
+    const __m512i even =
+        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    __m512 lo = MASKED ? _mm512_mask_loadu_ps(fill, mk[0], xr + ix0) : _mm512_loadu_ps(xr + ix0);
+    __m512 hi =
+        MASKED ? _mm512_mask_loadu_ps(fill, mk[1], xr + ix0 + 16) : _mm512_loadu_ps(xr + ix0 + 16);
+    v[0] = _mm512_permutex2var_ps(lo, even, hi);
+    if (KW > 1) v[1] = _mm512_permutex2var_ps(lo, odd, hi);
+    if (KW <= 2) return;
+    const __mmask16 need = (__mmask16)((1u << S2_EXTRA(KW)) - 1u);
+    __m512 ex =
+        _mm512_mask_loadu_ps(fill, MASKED ? (__mmask16)(mk[2] & need) : need, xr + ix0 + 32);
+    UNROLL
+    for (int kj = 2; kj < KW; kj++) {
+        const int p = kj & 1, q = kj >> 1;
+        __m512 e = p == 0 && q == 1 ? ex : _mm512_permutexvar_ps(p ? odd : even, ex);
+        v[kj] = lanes_shift(e, v[p], q);
+    }
+}
+
+#endif

@@ -1,0 +1,148 @@
+/* Element-wise and sliding-window kernels of the CPU backend in every
+ * instruction set: one table of row and plane functions per level (generic C,
+ * AVX2+FMA, AVX-512), picked once at compile() from cpu_backend.isa. The step
+ * kernels (cpu_depthwise.c, cpu_pool_ops.c, cpu_eltwise.c) do the shapes,
+ * threads and broadcasting around them; the table functions only see rows
+ * and planes of float32.
+ *
+ * Every function of every level computes what the reference does (the op's
+ * eval, ir_act_apply_sum for fused epilogues) up to float rounding: sums are
+ * kept in float32, the vector levels use fused multiply-add and a polynomial
+ * exp (about 2 ulp) for Sigmoid and SiLU. */
+#ifndef INFERD_CPU_ELTWISE_H
+#define INFERD_CPU_ELTWISE_H
+
+#include "cpu.h"
+
+#include <stdint.h>
+
+enum cpu_binop {
+    CPU_BIN_ADD = 0,
+    CPU_BIN_SUB,
+    CPU_BIN_MUL,
+    CPU_BIN_DIV,
+};
+
+enum cpu_win_op {
+    CPU_WIN_DW = 0, /* depthwise convolution: sum of taps times weights, plus bias */
+    CPU_WIN_MAX,    /* max of the taps inside the input (padding skipped) */
+    CPU_WIN_AVG,    /* sum of the taps inside, times rowscale[oy] * colscale[ox] */
+};
+
+/* One plane of a 2-D sliding window: output (oy, ox) reads input rows
+ * oy * sh - pt + ki * dh and columns ox * sw - pl + kj * dw for ki < kh,
+ * kj < kw; taps outside [0, h) x [0, w) are padding. */
+struct cpu_window {
+    int64_t h, w, oh, ow;
+    int64_t kh, kw, sh, sw, dh, dw, pt, pl;
+};
+
+/* The arguments of one plane: x is the input plane, y the output plane. */
+struct cpu_plane {
+    const float *x;
+    float *y;
+    const float *k;           /* DW: kh * kw weights */
+    float bias;               /* DW */
+    const float *sum;         /* DW: residual plane added before act, or NULL */
+    const struct ir_act *act; /* DW: fused activation (act->sum is not read) */
+    const float *rowscale;    /* AVG: oh factors */
+    const float *colscale;    /* AVG: ow factors */
+};
+
+/* 16 consecutive channels of a window op at once (the vector levels'
+ * blocked path for small planes). */
+struct cpu_block {
+    const float *x;           /* first of nch input planes, h * w floats apart */
+    float *y;                 /* first of nch output planes, oh * ow floats apart */
+    const float *k;           /* DW: weights as [kh * kw][16], 64-byte aligned */
+    const float *bias;        /* DW: 16 biases */
+    const float *sum;         /* DW: first of nch residual planes like y, or NULL */
+    const struct ir_act *act; /* DW */
+    const float *rowscale;    /* AVG */
+    const float *colscale;    /* AVG */
+    int nch;                  /* channels in use, 1 to 16 */
+    float *scratch;           /* cpu_window_block_scratch(g) bytes, 64-byte aligned */
+};
+
+/* The padded input image of the blocked path: ph rows of pw positions, every
+ * tap of every output inside it. */
+void cpu_window_image_size(const struct cpu_window *g, int64_t *ph, int64_t *pw);
+size_t cpu_window_block_scratch(const struct cpu_window *g);
+
+/* One block of output channels of a grouped convolution (cg input channels
+ * per group, no dilation), bias, residual and activation included. */
+struct cpu_gconv {
+    const struct cpu_window *g;
+    int64_t cg;        /* input channels of the group */
+    int nout;          /* output channels to write, at most the level's gconv_block */
+    const float *x;    /* the group's first input plane, planes h * w floats apart */
+    const float *w;    /* [cg][kh * kw][gconv_block] weights, zero past nout */
+    const float *bias; /* gconv_block biases, zero past nout */
+    const float *sum;  /* first residual plane (like y), or NULL */
+    float *y;          /* first output plane, planes oh * ow floats apart */
+    const struct ir_act *act;
+    /* Stride 1 with ow == w: outputs taken 16 in a row over the whole plane,
+     * tap t of output i reading input i + flat_off[t] where lane mask
+     * flat[(i / 16) * kh * kw + t] allows. NULL: row by row. */
+    const uint16_t *flat;
+    const int64_t *flat_off;
+};
+
+struct cpu_vec {
+    int level; /* enum cpu_isa: kernels pick their name by it */
+    /* y[i] = act(y[i] + bias + sum[i]) for i < n; sum may be NULL, or y. */
+    void (*epilogue)(float *y, const float *sum, int64_t n, float bias, const struct ir_act *act);
+    /* y[i] = act(x[i]); y may be x. */
+    void (*unary)(float *y, const float *x, int64_t n, const struct ir_act *act);
+    /* y[i] = act(a[i] op b[i * bstep]) with bstep 0 or 1; y may be a. */
+    void (*binary)(int op, float *y, const float *a, const float *b, int bstep, int64_t n,
+                   const struct ir_act *act);
+    /* Sum of x[0..n). */
+    float (*sum)(const float *x, int64_t n);
+    /* y[i] = act(bias[i] + sum over j < c of x[j] * wt[j * ldw + i]) for i < m: a
+     * matrix-vector product with the matrix stored transposed, rows padded
+     * to ldw (a multiple of 16, zeros past m, 64-byte aligned; bias too). */
+    void (*gemv)(float *y, const float *wt, const float *x, const float *bias, int64_t m, int64_t c,
+                 int64_t ldw, const struct ir_act *act);
+    /* Max of x[0..n) (NaN never wins, as in the reference pooling); -inf for n = 0. */
+    float (*max)(const float *x, int64_t n);
+    /* One plane of a window op (enum cpu_win_op). */
+    void (*window)(int op, const struct cpu_window *g, const struct cpu_plane *p);
+    /* (optional) 16 channels of a window op; for planes whose rows fill a
+     * vector or less. */
+    void (*window_block)(int op, const struct cpu_window *g, const struct cpu_block *b);
+    /* Output channels per grouped-convolution call; 0: no grouped kernel. */
+    int gconv_block;
+    /* (optional) One block of a grouped convolution; kernels 1x1, 3x3, 5x5
+     * at strides 1 and 2 (else the flat layout at stride 1). */
+    void (*gconv)(const struct cpu_gconv *a);
+};
+
+extern const struct cpu_vec cpu_vec_generic;
+#if defined(__x86_64__)
+extern const struct cpu_vec cpu_vec_avx2;
+extern const struct cpu_vec cpu_vec_avx512;
+#endif
+
+/* The table of level isa (enum cpu_isa), or of the best level below it that
+ * this build has. */
+const struct cpu_vec *cpu_vec_get(int isa);
+
+/* Generic C window plane: the generic level's, and the vector levels' way
+ * out for geometries they do not vectorize (column strides above 2). */
+void cpu_window_generic(int op, const struct cpu_window *g, const struct cpu_plane *p);
+
+/* How many tasks to split `units` independent pieces of work (channels,
+ * rows) into, `work` being the whole job in rough multiply-adds: one when
+ * the job is too small to pay for waking a thread, else up to the pool's
+ * threads. */
+int cpu_tasks(const struct cpu_pool *pool, int64_t units, int64_t work);
+
+/* [*lo, *hi): task t's share of `units` when split into ntasks. */
+static inline void cpu_task_range(int64_t units, int t, int ntasks, int64_t *lo, int64_t *hi)
+{
+    *lo = units * t / ntasks;
+    *hi = units * (t + 1) / ntasks;
+}
+
+#endif

@@ -1,0 +1,352 @@
+#!/usr/bin/python3
+"""Side-by-side benchmark: inferd's CPU backend against ONNX Runtime's CPU
+provider on the model zoo, same ONNX file, same input, same thread count, same
+machine, same run (README.md).
+
+    bench.py --build BUILD [--threads 1,2] [--runs 10] [--alternations 5]
+             [--warmup 5] [--json FILE] [--check-targets] [MODEL ...]
+    bench.py --build BUILD --profile MODEL [--threads N] [--runs N]
+
+For each model it first checks that `inferd-run` and `ort_run` give the same
+output for the zoo's input (relative L2 <= 1e-4 against each other), then, for
+each thread count, runs `inferd-run --bench RUNS` and `ort_run --bench RUNS`
+alternately (A B A B ..., each a fresh process, --alternations times) and
+takes the median of the per-process medians; peak RSS is the median of the
+per-process peaks. Around each timing at 2 or more threads, `coreprobe` says
+whether the CPUs are two real cores just then; a row where either probe says
+otherwise is marked SMT and left out of the multi-thread geometric mean.
+
+It prints one row per model and thread count, the geometric means of the
+inferd/ORT latency ratios and a verdict against the targets of the CPU speed
+work. Exit status: 0 when every model ran and matched (whatever the verdict; 3
+instead with --check-targets when a target is missed), 1 when a model failed or
+its outputs differ, 2 on bad usage.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "zoo"))
+from export import MODELS  # noqa: E402  (the model list lives in one place)
+
+REL_L2_MAX = 1e-4
+SCALE_TWO_CORES = 1.6  # coreprobe's own threshold, repeated for the table
+TARGET_GEOMEAN = 0.9
+TARGET_WORST = 1.1
+TARGET_RSS = 0.5
+RUN_TIMEOUT = 900
+# Linux keeps a process's peak RSS across exec, so a program started straight
+# from this Python process (40 MiB with numpy loaded) would report at least
+# that. A shell that forks the program gives it a fresh count.
+LAUNCH = ["/bin/sh", "-c", '"$@"; exit $?', "sh"]
+
+LATENCY = re.compile(r"latency over (\d+) runs: median ([\d.]+) ms  p90 ([\d.]+) ms  "
+                     r"min ([\d.]+) ms")
+RSS = re.compile(r"peak RSS: ([\d.]+) MiB")
+SCALE = re.compile(r"scale ([\d.]+)")
+
+
+class Failure(Exception):
+    pass
+
+
+def read_tensor(path):
+    from onnx import TensorProto, numpy_helper
+
+    t = TensorProto()
+    with open(path, "rb") as f:
+        t.ParseFromString(f.read())
+    return numpy_helper.to_array(t)
+
+
+def last_line(text):
+    lines = [ln for ln in (text or "").strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else "(no message)"
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        b = os.path.abspath(args.build)
+        self.inferd_run = os.path.join(b, "clients", "inferd-run")
+        self.ort_run = os.path.join(b, "tests", "bench", "ort_run")
+        self.coreprobe = os.path.join(b, "tests", "bench", "coreprobe")
+        with open(os.path.join(b, "tests", "bench", "ort.json")) as f:
+            self.ort = json.load(f)
+        self.env = dict(os.environ, INFERD_PLUGIN_PATH=os.path.join(b, "backends", "cpu"),
+                        ORT_LIB=self.ort["lib"])
+        self.models = args.models or zoo_folder(b)
+        self.probes = []
+
+    def run(self, cmd, what):
+        p = subprocess.Popen(LAUNCH + cmd, env=self.env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            out, err = p.communicate(timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            raise Failure(f"{what}: no answer in {RUN_TIMEOUT} s")
+        if p.returncode != 0:
+            raise Failure(f"{what}: exit {p.returncode}: {last_line(err or out)}")
+        return out
+
+    def files(self, name):
+        folder = os.path.join(self.models, name)
+        err = os.path.join(folder, "ERROR")
+        if os.path.exists(err):
+            with open(err) as f:
+                raise Failure("export failed: " + f.read().strip())
+        model = os.path.join(folder, "model.onnx")
+        inp = os.path.join(folder, "input_0.pb")
+        if not (os.path.isfile(model) and os.path.isfile(inp)):
+            raise Failure(f"{model} or input_0.pb missing: build the zoo export "
+                          "(ninja -C BUILD) first")
+        return model, inp
+
+    def engines(self, model, inp, threads):
+        """The two commands, without the timing options: (name, argv)."""
+        return [("inferd", [self.inferd_run, model, "-i", inp, "-t", str(threads)]),
+                ("ort", [self.ort_run, model, "-i", inp, "-t", str(threads)])]
+
+    def check(self, name):
+        """Both engines' outputs for the zoo input agree; returns the worst rel L2."""
+        model, inp = self.files(name)
+        worst = 0.0
+        with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+            dirs = {}
+            for engine, cmd in self.engines(model, inp, 1):
+                dirs[engine] = os.path.join(tmp, engine)
+                self.run(cmd + ["-o", dirs[engine]], f"{engine} output")
+            k = 0
+            while os.path.exists(os.path.join(dirs["ort"], f"output_{k}.pb")):
+                ref = read_tensor(os.path.join(dirs["ort"], f"output_{k}.pb"))
+                path = os.path.join(dirs["inferd"], f"output_{k}.pb")
+                if not os.path.exists(path):
+                    raise Failure(f"inferd-run wrote no output_{k}.pb")
+                got = read_tensor(path)
+                if got.shape != ref.shape:
+                    raise Failure(f"output {k}: shape {list(got.shape)}, ORT {list(ref.shape)}")
+                ref = ref.astype(np.float64)
+                diff = np.linalg.norm(got.astype(np.float64) - ref)
+                norm = np.linalg.norm(ref)
+                rel = diff / norm if norm > 0 else diff
+                worst = max(worst, float(rel))
+                k += 1
+            if k == 0:
+                raise Failure("ort_run wrote no output")
+        if not worst <= REL_L2_MAX:
+            raise Failure(f"outputs differ: rel L2 {worst:.2e} > {REL_L2_MAX:g}")
+        return worst
+
+    def probe(self):
+        out = self.run([self.coreprobe], "coreprobe")
+        m = SCALE.search(out)
+        if not m:
+            raise Failure(f"coreprobe: no scale in '{out.strip()}'")
+        self.probes.append(out.strip())
+        return float(m.group(1))
+
+    def time_one(self, name, threads):
+        model, inp = self.files(name)
+        a = self.args
+        timing = ["--bench", str(a.runs), "--warmup", str(a.warmup)]
+        samples = {"inferd": [], "ort": []}
+        probes = [self.probe()] if threads > 1 else []
+        for _ in range(a.alternations):
+            for engine, cmd in self.engines(model, inp, threads):
+                out = self.run(cmd + timing, f"{engine} at {threads} threads")
+                lat, rss = LATENCY.search(out), RSS.search(out)
+                if not lat or not rss:
+                    raise Failure(f"{engine}: no latency or RSS line in its output")
+                samples[engine].append((float(lat.group(2)), float(rss.group(1))))
+        if threads > 1:
+            probes.append(self.probe())
+        row = {"model": name, "threads": threads, "probes": probes,
+               "trusted": all(p >= SCALE_TWO_CORES for p in probes)}
+        for engine, s in samples.items():
+            row[engine + "_ms"] = statistics.median(x[0] for x in s)
+            row[engine + "_mib"] = statistics.median(x[1] for x in s)
+            row[engine + "_all_ms"] = [x[0] for x in s]
+        row["ratio"] = row["inferd_ms"] / row["ort_ms"]
+        row["rss_ratio"] = row["inferd_mib"] / row["ort_mib"]
+        return row
+
+
+def zoo_folder(build):
+    """Where the zoo export lives: the zoo_cache option when set, else the build tree."""
+    try:
+        with open(os.path.join(build, "meson-info", "intro-buildoptions.json")) as f:
+            for opt in json.load(f):
+                if opt.get("name") == "zoo_cache" and opt.get("value"):
+                    return opt["value"]
+    except (OSError, ValueError):
+        pass
+    return os.path.join(build, "tests", "zoo", "models")
+
+
+def geomean(xs):
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+HEADER = (f"{'model':<20} {'thr':>3} {'inferd ms':>10} {'ORT ms':>9} {'ratio':>6} "
+          f"{'inferd MiB':>10} {'ORT MiB':>8} {'RSS ratio':>9}  probe")
+
+
+def row_text(r):
+    if "error" in r:
+        return f"{r['model']:<20} {r.get('threads', ''):>3} {r['error']}"
+    probe = ""
+    if r["probes"]:
+        probe = "/".join(f"{p:.2f}" for p in r["probes"]) + ("" if r["trusted"] else " SMT")
+    return (f"{r['model']:<20} {r['threads']:>3} {r['inferd_ms']:>10.3f} {r['ort_ms']:>9.3f} "
+            f"{r['ratio']:>6.2f} {r['inferd_mib']:>10.1f} {r['ort_mib']:>8.1f} "
+            f"{r['rss_ratio']:>9.2f}  {probe}")
+
+
+def verdict(rows, threads):
+    """Prints the geometric means and the targets; returns the number missed."""
+    ok_rows = [r for r in rows if "error" not in r]
+    print()
+    means = {}
+    for t in threads:
+        at = [r for r in ok_rows if r["threads"] == t]
+        counted = [r for r in at if r["trusted"]]
+        g = geomean([r["ratio"] for r in counted])
+        means[t] = g
+        note = f"{len(counted)} models" if t == 1 else \
+            f"{len(counted)} of {len(at)} rows on two real cores"
+        print(f"geomean inferd/ORT latency at {t} thread{'s' if t > 1 else ''}: "
+              + (f"{g:.3f}" if g else "-") + f"  ({note})")
+    counted = [r for r in ok_rows if r["trusted"]]
+    missed = 0
+    lines = []
+    for t in threads:
+        g = means[t]
+        what = f"geomean at {t} thread{'s' if t > 1 else ''} <= {TARGET_GEOMEAN}"
+        if g is None:
+            lines.append((what, "no trustworthy rows", None))
+        else:
+            lines.append((what, f"{g:.3f}", g <= TARGET_GEOMEAN))
+    if counted:
+        worst = max(counted, key=lambda r: r["ratio"])
+        lines.append((f"no model above {TARGET_WORST}",
+                      f"worst {worst['model']} at {worst['threads']}: {worst['ratio']:.2f}",
+                      worst["ratio"] <= TARGET_WORST))
+    if ok_rows:
+        worst = max(ok_rows, key=lambda r: r["rss_ratio"])
+        lines.append((f"peak RSS inferd/ORT <= {TARGET_RSS}",
+                      f"worst {worst['model']} at {worst['threads']}: {worst['rss_ratio']:.2f}",
+                      worst["rss_ratio"] <= TARGET_RSS))
+    print("targets:")
+    for what, value, ok in lines:
+        mark = "-" if ok is None else ("met" if ok else "MISSED")
+        print(f"  {what:<32} {value:<40} {mark}")
+        missed += ok is False
+    failed = len(rows) - len(ok_rows)
+    if failed:
+        print(f"verdict: {failed} row(s) failed to run or match; the targets cannot be met")
+    elif missed:
+        print(f"verdict: {missed} of {len(lines)} targets missed")
+    else:
+        print("verdict: all targets met")
+    return missed + failed
+
+
+def profile(b, args):
+    name = args.profile
+    model, inp = b.files(name)
+    cmd = [b.inferd_run, model, "-i", inp, "-t", str(args.threads[0]), "--bench",
+           str(args.runs), "--warmup", str(args.warmup), "--profile"]
+    print(" ".join(cmd), flush=True)
+    return subprocess.run(LAUNCH + cmd, env=b.env).returncode
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        description="inferd against ONNX Runtime on the model zoo (tests/bench/README.md)")
+    ap.add_argument("--build", required=True, help="the meson build folder")
+    ap.add_argument("--models", help="the zoo export (default: the build tree's)")
+    ap.add_argument("--threads", default="1,2",
+                    help="comma-separated thread counts (default: 1,2)")
+    ap.add_argument("--runs", type=int, default=10, help="timed runs per process (default: 10)")
+    ap.add_argument("--warmup", type=int, default=5, help="warm-up runs per process (default: 5)")
+    ap.add_argument("--alternations", type=int, default=5,
+                    help="processes per engine, alternating (default: 5)")
+    ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--check-targets", action="store_true",
+                    help="exit 3 when a target is missed")
+    ap.add_argument("--profile", metavar="MODEL",
+                    help="instead: inferd-run --profile on MODEL (time per node)")
+    ap.add_argument("names", nargs="*", metavar="MODEL", help="models (default: all ten)")
+    args = ap.parse_args(argv)
+    try:
+        args.threads = [int(t) for t in args.threads.split(",")]
+    except ValueError:
+        ap.error("--threads takes numbers separated by commas")
+    if not args.threads or min(args.threads) < 1 or args.runs < 1 or args.warmup < 0 \
+            or args.alternations < 1:
+        ap.error("--threads, --runs and --alternations take positive numbers")
+    for n in args.names + ([args.profile] if args.profile else []):
+        if n not in MODELS:
+            ap.error(f"unknown model '{n}' (known: {', '.join(MODELS)})")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    try:
+        b = Bench(args)
+    except OSError as e:
+        print(f"bench: {e}: build the bench targets first (ninja -C BUILD bench-deps)",
+              file=sys.stderr)
+        return 1
+    if args.profile:
+        return profile(b, args)
+    names = args.names or list(MODELS)
+    start = time.monotonic()
+    print(f"inferd-run against ONNX Runtime {b.ort['version']} ({b.ort['package']}, "
+          f"CPU provider, sequential, all graph optimizations)")
+    print(f"each engine: {args.alternations} processes x ({args.warmup} warm-up + "
+          f"{args.runs} timed runs), alternating; median of medians; zoo input_0.pb")
+    print(f"first probe: {b.probe() if len(args.threads) and max(args.threads) > 1 else '-'}"
+          f" (coreprobe scale; >= {SCALE_TWO_CORES} means two real cores)")
+    print()
+    print(HEADER)
+    rows = []
+    for name in names:
+        try:
+            b.check(name)
+        except Failure as e:
+            rows.append({"model": name, "error": f"FAILED: {e}"})
+            print(row_text(rows[-1]), flush=True)
+            continue
+        for t in args.threads:
+            try:
+                rows.append(b.time_one(name, t))
+            except Failure as e:
+                rows.append({"model": name, "threads": t, "error": f"FAILED: {e}"})
+            print(row_text(rows[-1]), flush=True)
+    bad = verdict(rows, args.threads)
+    print(f"took {time.monotonic() - start:.0f} s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"ort": b.ort, "rows": rows, "probes": b.probes}, f, indent=1)
+    if any("error" in r for r in rows):
+        return 1
+    return 3 if bad and args.check_targets else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
