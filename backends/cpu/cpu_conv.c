@@ -9,8 +9,10 @@
  * When the output plane is small (7x7 = 49 columns leave a quarter of a
  * 16-lane kernel idle) the product runs transposed, Y^T = X_col^T W^T, with
  * the output channels in the vector lanes; the result is transposed back.
- * Depthwise convolutions keep their direct loop; other ranks and
- * non-constant weights stay on the reference kernel. */
+ * A residual Add fused into the Conv (ir_act.sum) is added with the bias,
+ * before the activation. Depthwise and narrow grouped convolutions are
+ * cpu_depthwise*.c's; other ranks and non-constant weights stay on the
+ * reference kernel. */
 #include "cpu.h"
 #include "cpu_sgemm.h"
 #include "cpu_winograd.h"
@@ -22,9 +24,8 @@
 #include <string.h>
 
 enum conv_mode {
-    CONV_GEMM,      /* Y = W X_col: weights in A panels, input in B panels */
-    CONV_GEMM_T,    /* Y^T = X_col^T W^T: input in A panels, weights in B panels */
-    CONV_DEPTHWISE, /* one input channel per group */
+    CONV_GEMM,   /* Y = W X_col: weights in A panels, input in B panels */
+    CONV_GEMM_T, /* Y^T = X_col^T W^T: input in A panels, weights in B panels */
 };
 
 struct conv_kernel {
@@ -58,46 +59,6 @@ static void conv_kernel_free(void *p)
     ir_free(k->tab);
     free(k->a_off);
     free(k);
-}
-
-static void conv_epilogue(const struct ir_act *act, const float *bias, float *y, int64_t m,
-                          int64_t plane)
-{
-    for (int64_t o = 0; o < m; o++) {
-        float *row = y + o * plane;
-        if (bias) {
-            float b = bias[o];
-            for (int64_t i = 0; i < plane; i++) row[i] += b;
-        }
-        if (act->kind != IR_ACT_NONE) ir_act_apply(act, row, (size_t)plane);
-    }
-}
-
-static void conv_depthwise(const struct conv_kernel *k, const float *x, const float *w,
-                           const float *bias, float *y)
-{
-    const int64_t mult = k->mg; /* output channels per input channel */
-    for (int64_t o = 0; o < k->m; o++) {
-        const float *xc = x + (o / mult) * k->h * k->w;
-        const float *wk = w + o * k->kh * k->kw;
-        float *yo = y + o * k->oh * k->ow;
-        const float b = bias ? bias[o] : 0.0f;
-        for (int64_t oy = 0; oy < k->oh; oy++) {
-            for (int64_t ox = 0; ox < k->ow; ox++) {
-                float sum = b;
-                for (int64_t ki = 0; ki < k->kh; ki++) {
-                    int64_t iy = oy * k->sh - k->pt + ki * k->dh;
-                    if (iy < 0 || iy >= k->h) continue;
-                    const float *xr = xc + iy * k->w;
-                    for (int64_t kj = 0; kj < k->kw; kj++) {
-                        int64_t ix = ox * k->sw - k->pl + kj * k->dw;
-                        if (ix >= 0 && ix < k->w) sum += xr[ix] * wk[ki * k->kw + kj];
-                    }
-                }
-                yo[oy * k->ow + ox] = sum;
-            }
-        }
-    }
 }
 
 /* The im2col source of one group's input. */
@@ -145,8 +106,19 @@ static void conv_pad(const struct conv_kernel *k, const float *x, float *xp)
     }
 }
 
-static void conv_run_indirect(const struct conv_kernel *k, const struct cpu_step *s,
-                              struct cpu_exec *x, const float *xb, const float *bias, float *yb)
+/* Y^T comes out of the product: transposed into the group's output, then a
+ * fused residual and the activation (which the product left out) over it. */
+static void conv_finish_t(const struct cpu_model *m, const struct conv_kernel *k,
+                          const struct cpu_step *s, const float *yt, float *yg, const float *rg)
+{
+    const int64_t plane = k->oh * k->ow;
+    transpose_out(yt, plane, k->mg, yg);
+    if (rg) cpu_epilogue(m->be->isa, yg, rg, NULL, k->mg, plane, &s->act);
+}
+
+static void conv_run_indirect(const struct cpu_model *m, const struct conv_kernel *k,
+                              const struct cpu_step *s, struct cpu_exec *x, const float *xb,
+                              const float *bias, const float *rb, float *yb)
 {
     const int64_t plane = k->oh * k->ow;
     float *scratch = x->scratch;
@@ -170,10 +142,10 @@ static void conv_run_indirect(const struct conv_kernel *k, const struct cpu_step
             .c = yt,
             .ldc = k->mg,
             .bias_col = bias ? bias + g * k->mg : NULL,
-            .act = s->act,
+            .act = rb ? (struct ir_act){ 0 } : s->act,
         };
         cpu_sgemm_run(&gm, x->pool, k->threads, NULL, 0);
-        transpose_out(yt, plane, k->mg, yb + g * k->mg * plane);
+        conv_finish_t(m, k, s, yt, yb + g * k->mg * plane, rb ? rb + g * k->mg * plane : NULL);
     }
 }
 
@@ -183,19 +155,15 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
     const float *in = x->ptr[s->in[0]];
     const float *bias = s->nin > 2 && s->in[2] >= 0 ? x->ptr[s->in[2]] : NULL;
     float *out = x->ptr[s->out[0]];
+    const float *res = s->act.sum > 0 ? x->ptr[s->in[s->act.sum]] : NULL;
     float *scratch = x->scratch;
     const int64_t plane = k->oh * k->ow, in_plane = k->h * k->w;
-    (void)m;
     for (int64_t b = 0; b < k->n; b++) {
         const float *xb = in + b * k->c * in_plane;
+        const float *rb = res ? res + b * k->m * plane : NULL;
         float *yb = out + b * k->m * plane;
         if (k->a_off) {
-            conv_run_indirect(k, s, x, xb, bias, yb);
-            continue;
-        }
-        if (k->mode == CONV_DEPTHWISE) {
-            conv_depthwise(k, xb, x->ptr[s->in[1]], NULL, yb);
-            conv_epilogue(&s->act, bias, yb, k->m, plane);
+            conv_run_indirect(m, k, s, x, xb, bias, rb, yb);
             continue;
         }
         for (int64_t g = 0; g < k->group; g++) {
@@ -206,6 +174,7 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
             conv_source(k, xb + g * k->cg * in_plane, &cv, &mat, &fn, &src);
             const float *wg = k->wp + (size_t)g * k->wp_group;
             const float *bg = bias ? bias + g * k->mg : NULL;
+            const float *rg = rb ? rb + g * k->mg * plane : NULL;
             float *yg = yb + g * k->mg * plane;
             if (k->mode == CONV_GEMM) {
                 struct cpu_sgemm gm = { .uk = k->uk,
@@ -218,6 +187,8 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
                                         .c = yg,
                                         .ldc = plane,
                                         .bias_row = bg,
+                                        .res = rg,
+                                        .ldres = plane,
                                         .act = s->act };
                 cpu_sgemm_run(&gm, x->pool, k->threads, scratch, k->b_stride);
             } else {
@@ -232,9 +203,9 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
                                         .c = yt,
                                         .ldc = k->mg,
                                         .bias_col = bg,
-                                        .act = s->act };
+                                        .act = rg ? (struct ir_act){ 0 } : s->act };
                 cpu_sgemm_run(&gm, x->pool, k->threads, NULL, 0);
-                transpose_out(yt, plane, k->mg, yg);
+                conv_finish_t(m, k, s, yt, yg, rg);
             }
         }
     }
@@ -392,11 +363,6 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     s->kdata = k;
     s->kdata_free = conv_kernel_free;
     s->run = conv_run;
-    if (k->cg == 1 && k->group > 1) {
-        k->mode = CONV_DEPTHWISE;
-        s->kernel = "conv_depthwise";
-        return 1;
-    }
     conv_plan(m, k);
     int rc = conv_pack_weights(k, m->slots[n->in[1]].data);
     if (rc < 0) return rc;
@@ -417,5 +383,6 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
         { "conv_gemm_t_generic", "conv_gemm_t_avx2", "conv_gemm_t_avx512" },
     };
     s->kernel = names[k->mode][k->uk->isa];
+    s->fuses_sum = true;
     return 1;
 }

@@ -39,6 +39,7 @@ static void tile_generic(int64_t kc, const float *a, const float *b, const struc
             if (t->flags & CPU_TILE_ACC) x += c[j];
             if (last && t->bias_row) x += t->bias_row[i];
             if (last && t->bias_col) x += t->bias_col[j];
+            if (last && t->res) x += t->res[i * t->ldres + j];
             c[j] = x;
         }
     }
@@ -246,10 +247,12 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
                              : g->a + k0 * mpad + p * kb * mr;
                 t.mr = (int)imin(mr, g->m - i0);
                 t.bias_row = g->bias_row ? g->bias_row + i0 : NULL;
+                t.ldres = g->ldres;
                 for (int64_t jj = 0; jj < nj; jj += nr) {
                     t.c = g->c + i0 * g->ldc + j0 + jj;
                     t.nr = (int)imin(nr, nj - jj);
                     t.bias_col = g->bias_col ? g->bias_col + j0 + jj : NULL;
+                    t.res = g->res ? g->res + i0 * g->ldres + j0 + jj : NULL;
                     if (jj == 0 && p + 1 < p1 && !g->a_off) {
                         /* the next A panel's block, while this one sweeps */
                         t.pf = (const char *)(ap + kb * mr);

@@ -44,6 +44,8 @@ struct cpu_tile {
     int flags;
     const float *bias_row; /* row i adds bias_row[i]; NULL for none */
     const float *bias_col; /* column j adds bias_col[j]; NULL for none */
+    const float *res;      /* adds res[i*ldres + j] (a fused residual); NULL for none */
+    int64_t ldres;
     const struct ir_act *act;
     /* Data the next calls will read from memory (the next A panel, a slice
      * of the next B block): the kernel prefetches one line of it per k step,
@@ -188,6 +190,8 @@ struct cpu_sgemm {
     bool accumulate;
     const float *bias_row; /* m values or NULL */
     const float *bias_col; /* n values or NULL */
+    const float *res;      /* m x n, row stride ldres, added before act; or NULL */
+    int64_t ldres;
     struct ir_act act;
 };
 

@@ -101,6 +101,10 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
                                           : _mm256_maskload_ps(c + 8 * v, m[v]));
             if (last) {
                 x = _mm256_add_ps(_mm256_add_ps(x, br), bc[v]);
+                if (t->res) {
+                    const float *r = t->res + i * t->ldres + 8 * v;
+                    x = _mm256_add_ps(x, full ? _mm256_loadu_ps(r) : _mm256_maskload_ps(r, m[v]));
+                }
                 if (simd) x = act_vec(x, kind, lo, hi);
             }
             if (full)

@@ -104,6 +104,9 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
             if (add) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m[v], c + 16 * v));
             if (last) {
                 x = _mm512_add_ps(_mm512_add_ps(x, br), bc[v]);
+                if (t->res)
+                    x = _mm512_add_ps(x,
+                                      _mm512_maskz_loadu_ps(m[v], t->res + i * t->ldres + 16 * v));
                 if (simd) x = act_vec(x, kind, lo, hi);
             }
             _mm512_mask_storeu_ps(c + 16 * v, m[v], x);

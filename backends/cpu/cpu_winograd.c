@@ -16,7 +16,7 @@
 void cpu_wino_input_generic(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
                             float *tmp);
 void cpu_wino_output_generic(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
-                             float bias, const struct ir_act *act);
+                             float bias, const float *res, const struct ir_act *act);
 #include "cpu_winograd_impl.h"
 
 const struct cpu_wino_fns cpu_wino_generic = { cpu_wino_input_generic, cpu_wino_output_generic };
@@ -126,6 +126,7 @@ struct wino_job {
     const float *x;
     float *y;
     const float *bias;
+    const float *res; /* a fused residual, laid out as y; or NULL */
     const struct ir_act *act;
     float *scratch;
 };
@@ -181,7 +182,8 @@ static void wino_output_task(void *arg, int task, int ntasks)
     const int64_t m0 = k->cv.m * task / ntasks, m1 = k->cv.m * (task + 1) / ntasks;
     for (int64_t o = m0; o < m1; o++)
         k->fns->output(p, j->scratch + k->m_off + (size_t)o * k->m_m, k->m_xi,
-                       j->y + o * p->oh * p->ow, j->bias ? j->bias[o] : 0.0f, j->act);
+                       j->y + o * p->oh * p->ow, j->bias ? j->bias[o] : 0.0f,
+                       j->res ? j->res + o * p->oh * p->ow : NULL, j->act);
 }
 
 static int wino_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
@@ -197,9 +199,11 @@ static int wino_run(const struct cpu_model *m, const struct cpu_step *s, struct 
         .act = &s->act,
         .scratch = x->scratch,
     };
+    const float *res = s->act.sum > 0 ? x->ptr[s->in[s->act.sum]] : NULL;
     for (int64_t b = 0; b < k->cv.n; b++) {
         j.x = in + b * k->cv.c * p->h * p->w;
         j.y = out + b * k->cv.m * p->oh * p->ow;
+        j.res = res ? res + b * k->cv.m * p->oh * p->ow : NULL;
         cpu_pool_run(x->pool, wino_input_task, &j, k->threads);
         cpu_pool_run(x->pool, wino_gemm_task, &j, k->threads);
         cpu_pool_run(x->pool, wino_output_task, &j, k->threads);
@@ -277,5 +281,6 @@ int cpu_winograd_prepare(struct cpu_model *m, struct cpu_step *s, const struct c
                                           "conv_winograd_avx512" };
     s->kernel = names[k->uk->isa];
     s->run = wino_run;
+    s->fuses_sum = true;
     return 1;
 }

@@ -6,7 +6,7 @@
 void cpu_wino_input_avx2(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
                          float *tmp);
 void cpu_wino_output_avx2(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
-                          float bias, const struct ir_act *act);
+                          float bias, const float *res, const struct ir_act *act);
 
 #define WINO_FN(name) name##_avx2
 #include "cpu_winograd_impl.h"

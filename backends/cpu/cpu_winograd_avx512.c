@@ -45,7 +45,7 @@ static __mmask16 lanes(int64_t n)
 void cpu_wino_input_avx512(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
                            float *tmp);
 void cpu_wino_output_avx512(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
-                            float bias, const struct ir_act *act);
+                            float bias, const float *res, const struct ir_act *act);
 
 void cpu_wino_input_avx512(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
                            float *tmp)
@@ -100,7 +100,7 @@ void cpu_wino_input_avx512(const struct cpu_wino_plane *p, const float *x, float
 }
 
 void cpu_wino_output_avx512(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
-                            float bias, const struct ir_act *act)
+                            float bias, const float *res, const struct ir_act *act)
 {
     const int64_t groups = (p->tw + 15) / 16;
     const int kind = act->kind;
@@ -145,29 +145,32 @@ void cpu_wino_output_avx512(const struct cpu_wino_plane *p, const float *m, size
                 if (oy >= p->oh) break;
                 __m512 o[4];
                 at6(z[r], o);
-                for (int c = 0; c < 4; c++) {
-                    __m512 val = _mm512_add_ps(o[c], vb);
-                    if (kind == IR_ACT_RELU) val = _mm512_max_ps(val, zero);
-                    if (kind == IR_ACT_CLIP) val = _mm512_min_ps(_mm512_max_ps(val, lo), hi);
-                    if (kind == IR_ACT_LEAKY_RELU)
-                        val = _mm512_mask_mul_ps(val, _mm512_cmp_ps_mask(val, zero, _CMP_LT_OQ),
-                                                 val, lo);
-                    o[c] = val;
-                }
+                for (int c = 0; c < 4; c++) o[c] = _mm512_add_ps(o[c], vb);
                 const __m512 l01 = _mm512_permutex2var_ps(o[0], pair_lo, o[1]);
                 const __m512 h01 = _mm512_permutex2var_ps(o[0], pair_hi, o[1]);
                 const __m512 l23 = _mm512_permutex2var_ps(o[2], pair_lo, o[3]);
                 const __m512 h23 = _mm512_permutex2var_ps(o[2], pair_hi, o[3]);
-                const __m512 out[4] = {
+                __m512 out[4] = {
                     _mm512_permutex2var_ps(l01, quad_lo, l23),
                     _mm512_permutex2var_ps(l01, quad_hi, l23),
                     _mm512_permutex2var_ps(h01, quad_lo, h23),
                     _mm512_permutex2var_ps(h01, quad_hi, h23),
                 };
                 float *dst = y + oy * p->ow + x0;
-                for (int q = 0; q < 4; q++)
-                    if (cols > 16 * q)
-                        _mm512_mask_storeu_ps(dst + 16 * q, lanes(cols - 16 * q), out[q]);
+                for (int q = 0; q < 4; q++) {
+                    if (cols <= 16 * q) break;
+                    const __mmask16 mq = lanes(cols - 16 * q);
+                    __m512 val = out[q];
+                    if (res)
+                        val = _mm512_add_ps(
+                            val, _mm512_maskz_loadu_ps(mq, res + oy * p->ow + x0 + 16 * q));
+                    if (kind == IR_ACT_RELU) val = _mm512_max_ps(val, zero);
+                    if (kind == IR_ACT_CLIP) val = _mm512_min_ps(_mm512_max_ps(val, lo), hi);
+                    if (kind == IR_ACT_LEAKY_RELU)
+                        val = _mm512_mask_mul_ps(val, _mm512_cmp_ps_mask(val, zero, _CMP_LT_OQ),
+                                                 val, lo);
+                    _mm512_mask_storeu_ps(dst + 16 * q, mq, val);
+                }
             }
         }
     }

@@ -85,10 +85,11 @@ void WINO_FN(cpu_wino_input)(const struct cpu_wino_plane *p, const float *x, flo
 }
 
 void WINO_FN(cpu_wino_output)(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
-                              float bias, const struct ir_act *act)
+                              float bias, const float *res, const struct ir_act *act)
 {
     const int64_t groups = (p->tw + WL - 1) / WL;
-    const int kind = act->kind;
+    /* with a residual, it and the activation follow over the stored plane */
+    const int kind = res ? IR_ACT_NONE : act->kind;
     const bool lanes_act = kind == IR_ACT_NONE || kind == IR_ACT_RELU || kind == IR_ACT_CLIP;
     for (int64_t ty = 0; ty < p->th; ty++) {
         for (int64_t gi = 0; gi < groups; gi++) {
@@ -129,5 +130,10 @@ void WINO_FN(cpu_wino_output)(const struct cpu_wino_plane *p, const float *m, si
             }
         }
     }
-    if (!lanes_act) ir_act_apply(act, y, (size_t)(p->oh * p->ow));
+    if (res) {
+        for (int64_t i = 0; i < p->oh * p->ow; i++) y[i] += res[i];
+        ir_act_apply(act, y, (size_t)(p->oh * p->ow));
+    } else if (!lanes_act) {
+        ir_act_apply(act, y, (size_t)(p->oh * p->ow));
+    }
 }

@@ -76,6 +76,8 @@ static void inputs_free(struct run_inputs *ri)
     for (int i = 0; i < ri->n; i++) free(ri->t[i].data);
 }
 
+/* act->sum set: the node gets a residual input of its output's shape, as
+ * the passes leave a Conv with a fused Add (input 3, ir_act.sum). */
 static struct ir_graph *graph_make(build_fn build, const void *spec, const struct ir_act *act,
                                    int *node)
 {
@@ -85,7 +87,22 @@ static struct ir_graph *graph_make(build_fn build, const void *spec, const struc
     assert_true(n >= 0);
     char err[512];
     if (oh_infer(g, err, sizeof(err)) < 0) fail_msg("%s", err);
+    if (act->sum) {
+        const struct ir_value *y = &g->values[g->nodes[n].out[0]];
+        int64_t dims[IR_MAX_DIMS];
+        memcpy(dims, y->shape.dims, sizeof(dims));
+        int r = oh_input(g, "residual", IR_DT_F32, y->shape.ndim, dims);
+        assert_true(r >= 0);
+        struct ir_node *nd = &g->nodes[n];
+        int *in = realloc(nd->in, sizeof(int) * 4);
+        assert_non_null(in);
+        nd->in = in;
+        for (int k = nd->nin; k < 3; k++) nd->in[k] = -1;
+        nd->in[3] = r;
+        nd->nin = 4;
+    }
     g->nodes[n].act = *act;
+    if (act->sum) g->nodes[n].act.sum = 3;
     *node = n;
     return g;
 }
@@ -116,7 +133,7 @@ static float *reference(const struct ir_graph *g, int node, const struct run_inp
     double sum = 0;
     for (int64_t i = 0; i < *ny; i++) sum += (double)y[i] * y[i];
     *rms = *ny ? sqrt(sum / (double)*ny) : 0;
-    ir_act_apply(&n->act, out.data, (size_t)*ny);
+    ir_act_apply_sum(&n->act, out.data, n->act.sum ? in[n->act.sum].data : NULL, (size_t)*ny);
     return out.data;
 }
 
@@ -335,6 +352,33 @@ static void test_conv_shapes(void **state)
         conv_check(&cases[i], (int)(i % NACTS));
 }
 
+/* A residual Add fused into the Conv (ir_act.sum): added before the
+ * activation on every path, Winograd, direct and transposed products, in
+ * place or packed. */
+static void test_conv_residual(void **state)
+{
+    (void)state;
+    static const struct conv_spec cases[] = {
+        { 1, 64, 36, 36, 64, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true }, /* Winograd */
+        { 1, 72, 14, 60, 64, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, false },
+        { 1, 16, 15, 15, 32, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true }, /* direct */
+        { 2, 33, 5, 5, 17, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 80, 10, 10, 20, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true }, /* k = 720 */
+        { 1, 64, 7, 7, 80, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true },   /* transposed */
+        { 2, 96, 7, 7, 40, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false },
+        { 1, 140, 7, 7, 40, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 2, true },
+        { 1, 70, 4, 4, 33, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct conv_spec *s = &cases[i];
+        struct ir_act act = acts[i % NACTS];
+        act.sum = 3;
+        char label[96];
+        snprintf(label, sizeof(label), "residual conv case %zu act %d", i, act.kind);
+        check_case(conv_build, s, &act, label, "conv_", 1e-4);
+    }
+}
+
 static uint32_t rng_state = 12345u;
 static int64_t rnd(int64_t lo, int64_t hi)
 {
@@ -510,8 +554,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_shapes),   cmocka_unit_test(test_conv_random),
-        cmocka_unit_test(test_conv_winograd), cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_conv_winograd), cmocka_unit_test(test_conv_residual),
+        cmocka_unit_test(test_gemm),          cmocka_unit_test(test_matmul),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
