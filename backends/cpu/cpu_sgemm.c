@@ -9,6 +9,7 @@
  * and each packs its own B blocks: no locks, no shared writes. */
 #include "cpu_sgemm.h"
 
+#include "cpu_eltwise.h"
 #include "cpu_isa.h"
 
 #include <string.h>
@@ -21,7 +22,10 @@
 void cpu_tile_act_rows(const struct cpu_tile *t)
 {
     if (!(t->flags & CPU_TILE_LAST) || t->act->kind == IR_ACT_NONE) return;
-    for (int i = 0; i < t->mr; i++) ir_act_apply(t->act, t->c + i * t->ldc, (size_t)t->nr);
+    for (int i = 0; i < t->mr; i++) {
+        float *row = t->c + i * t->ldc;
+        cpu_vec_generic.unary(row, row, t->nr, t->act);
+    }
 }
 
 static void tile_generic(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
@@ -55,7 +59,7 @@ static void gemv_generic(int64_t k, int64_t n, const float *x, const float *b, f
             for (int j = 0; j < GNR; j++) s[j] += x[kk] * b[kk * GNR + j];
         for (int j = 0; j < GNR && j0 + j < n; j++) y[j0 + j] = s[j] + (bias ? bias[j0 + j] : 0.0f);
     }
-    ir_act_apply(act, y, (size_t)n);
+    cpu_vec_generic.unary(y, y, n, act);
 }
 
 const struct cpu_ukernel cpu_ukernel_generic = {

@@ -4,6 +4,7 @@
  * for batch-1 fully connected layers. */
 #include "cpu_sgemm.h"
 
+#include "cpu_eltwise_avx2.h"
 #include "cpu_isa.h"
 
 #include <immintrin.h>
@@ -21,27 +22,6 @@ static __m256i edge_mask(int cols)
     if (cols > 8) cols = 8;
     if (cols < 0) cols = 0;
     return _mm256_loadu_si256((const __m256i *)(ramp + 8 - cols));
-}
-
-static bool act_simd(int kind)
-{
-    return kind == IR_ACT_NONE || kind == IR_ACT_RELU || kind == IR_ACT_CLIP ||
-           kind == IR_ACT_LEAKY_RELU;
-}
-
-/* max/min return their second operand when either is NaN, as ir_act_apply's
- * fmaxf(NaN, a) returns a. */
-INLINE __m256 act_vec(__m256 x, int kind, __m256 lo, __m256 hi)
-{
-    switch (kind) {
-    case IR_ACT_RELU: return _mm256_max_ps(x, _mm256_setzero_ps());
-    case IR_ACT_CLIP: return _mm256_min_ps(_mm256_max_ps(x, lo), hi);
-    case IR_ACT_LEAKY_RELU: {
-        __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
-        return _mm256_blendv_ps(x, _mm256_mul_ps(x, lo), neg);
-    }
-    default: return x;
-    }
 }
 
 INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu_tile *t,
@@ -75,9 +55,7 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
 
     const bool last = t->flags & CPU_TILE_LAST, add = t->flags & CPU_TILE_ACC;
     const int kind = last ? t->act->kind : IR_ACT_NONE;
-    const bool simd = act_simd(kind);
-    const __m256 lo = _mm256_set1_ps(last ? t->act->a : 0.0f);
-    const __m256 hi = _mm256_set1_ps(last ? t->act->b : 0.0f);
+    const bool simd = kind != IR_ACT_TANH; /* the others in registers (cpu_eltwise_avx2.h) */
     __m256i m[NVMAX];
     __m256 bc[NVMAX];
 #pragma GCC unroll 2
@@ -105,7 +83,7 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
                     const float *r = t->res + i * t->ldres + 8 * v;
                     x = _mm256_add_ps(x, full ? _mm256_loadu_ps(r) : _mm256_maskload_ps(r, m[v]));
                 }
-                if (simd) x = act_vec(x, kind, lo, hi);
+                if (simd && kind != IR_ACT_NONE) x = act8(x, t->act);
             }
             if (full)
                 _mm256_storeu_ps(c + 8 * v, x);
@@ -127,8 +105,7 @@ static void tile(int64_t kc, const float *a, const float *b, const struct cpu_ti
 static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y, const float *bias,
                  const struct ir_act *act)
 {
-    const __m256 lo = _mm256_set1_ps(act->a), hi = _mm256_set1_ps(act->b);
-    const bool simd = act_simd(act->kind);
+    const bool simd = !act8_scalar(act);
     for (int64_t j0 = 0; j0 < n; j0 += NR, b += k * NR) {
         /* four sets of sums over k mod 4 hide the FMA latency */
         __m256 s[4][NVMAX];
@@ -156,7 +133,7 @@ static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y,
             __m256 r =
                 _mm256_add_ps(_mm256_add_ps(s[0][v], s[1][v]), _mm256_add_ps(s[2][v], s[3][v]));
             if (bias) r = _mm256_add_ps(r, _mm256_maskload_ps(bias + j0 + 8 * v, m));
-            if (simd) r = act_vec(r, act->kind, lo, hi);
+            if (simd) r = act8(r, act);
             _mm256_maskstore_ps(y + j0 + 8 * v, m, r);
         }
     }

@@ -8,6 +8,7 @@
  * halves, the 32 registers and masked edges still keep it ahead. */
 #include "cpu_sgemm.h"
 
+#include "cpu_eltwise_avx512.h"
 #include "cpu_isa.h"
 
 #include <immintrin.h>
@@ -21,28 +22,6 @@
 static __mmask16 edge_mask(int cols)
 {
     return cols >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << cols) - 1);
-}
-
-/* Whether the activation runs on the registers (else on the stored rows). */
-static bool act_simd(int kind)
-{
-    return kind == IR_ACT_NONE || kind == IR_ACT_RELU || kind == IR_ACT_CLIP ||
-           kind == IR_ACT_LEAKY_RELU;
-}
-
-/* NaNs go where ir_act_apply sends them: max/min return their second
- * operand when either is NaN, as fmaxf(NaN, a) returns a. */
-INLINE __m512 act_vec(__m512 x, int kind, __m512 lo, __m512 hi)
-{
-    switch (kind) {
-    case IR_ACT_RELU: return _mm512_max_ps(x, _mm512_setzero_ps());
-    case IR_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(x, lo), hi);
-    case IR_ACT_LEAKY_RELU: {
-        __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
-        return _mm512_mask_mul_ps(x, neg, x, lo);
-    }
-    default: return x;
-    }
 }
 
 /* The register tile: mr rows, nv vectors of 16 columns (both constant
@@ -81,9 +60,7 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
 
     const bool last = t->flags & CPU_TILE_LAST, add = t->flags & CPU_TILE_ACC;
     const int kind = last ? t->act->kind : IR_ACT_NONE;
-    const bool simd = act_simd(kind);
-    const __m512 lo = _mm512_set1_ps(last ? t->act->a : 0.0f);
-    const __m512 hi = _mm512_set1_ps(last ? t->act->b : 0.0f);
+    const bool simd = kind != IR_ACT_TANH; /* the others in registers (cpu_eltwise_avx512.h) */
     __mmask16 m[NVMAX];
     __m512 bc[NVMAX];
 #pragma GCC unroll 3
@@ -107,7 +84,7 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
                 if (t->res)
                     x = _mm512_add_ps(x,
                                       _mm512_maskz_loadu_ps(m[v], t->res + i * t->ldres + 16 * v));
-                if (simd) x = act_vec(x, kind, lo, hi);
+                if (simd) x = act16k(x, t->act, kind);
             }
             _mm512_mask_storeu_ps(c + 16 * v, m[v], x);
         }
@@ -160,8 +137,7 @@ static void tile_ind_7x48(int64_t kc, const float *a, const int32_t *off, const 
 static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y, const float *bias,
                  const struct ir_act *act)
 {
-    const __m512 lo = _mm512_set1_ps(act->a), hi = _mm512_set1_ps(act->b);
-    const bool simd = act_simd(act->kind);
+    const bool simd = !act16_scalar(act);
     for (int64_t j0 = 0; j0 < n; j0 += NR, b += k * NR) {
         /* two sets of sums over even and odd k hide the FMA latency */
         __m512 s[2][NVMAX];
@@ -186,7 +162,7 @@ static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y,
             const __mmask16 m = edge_mask((int)(cols - 16 * v));
             __m512 r = _mm512_add_ps(s[0][v], s[1][v]);
             if (bias) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, bias + j0 + 16 * v));
-            if (simd) r = act_vec(r, act->kind, lo, hi);
+            if (simd) r = act16(r, act);
             _mm512_mask_storeu_ps(y + j0 + 16 * v, m, r);
         }
     }

@@ -4,6 +4,8 @@
  * portable transforms. */
 #include "cpu_winograd.h"
 
+#include "cpu_eltwise.h"
+
 #include "cpu.h"
 #include "cpu_sgemm.h"
 
@@ -17,6 +19,7 @@ void cpu_wino_input_generic(const struct cpu_wino_plane *p, const float *x, floa
                             float *tmp);
 void cpu_wino_output_generic(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
                              float bias, const float *res, const struct ir_act *act);
+#define WINO_VEC cpu_vec_generic
 #include "cpu_winograd_impl.h"
 
 const struct cpu_wino_fns cpu_wino_generic = { cpu_wino_input_generic, cpu_wino_output_generic };

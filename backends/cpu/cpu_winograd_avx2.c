@@ -1,6 +1,8 @@
 /* The Winograd transforms (cpu_winograd_impl.h) built with the AVX2 flags. */
 #include "cpu_winograd.h"
 
+#include "cpu_eltwise.h"
+
 #include <math.h>
 
 void cpu_wino_input_avx2(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
@@ -9,6 +11,7 @@ void cpu_wino_output_avx2(const struct cpu_wino_plane *p, const float *m, size_t
                           float bias, const float *res, const struct ir_act *act);
 
 #define WINO_FN(name) name##_avx2
+#define WINO_VEC      cpu_vec_avx2
 #include "cpu_winograd_impl.h"
 
 const struct cpu_wino_fns cpu_wino_avx2 = { cpu_wino_input_avx2, cpu_wino_output_avx2 };

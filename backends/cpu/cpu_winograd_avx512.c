@@ -8,6 +8,8 @@
  * cpu_winograd_impl.h. */
 #include "cpu_winograd.h"
 
+#include "cpu_eltwise_avx512.h"
+
 #include <immintrin.h>
 #include <string.h>
 
@@ -104,10 +106,8 @@ void cpu_wino_output_avx512(const struct cpu_wino_plane *p, const float *m, size
 {
     const int64_t groups = (p->tw + 15) / 16;
     const int kind = act->kind;
-    const bool simd = kind == IR_ACT_NONE || kind == IR_ACT_RELU || kind == IR_ACT_CLIP ||
-                      kind == IR_ACT_LEAKY_RELU;
-    const __m512 vb = _mm512_set1_ps(bias), lo = _mm512_set1_ps(act->a),
-                 hi = _mm512_set1_ps(act->b), zero = _mm512_setzero_ps();
+    const bool simd = !act16_scalar(act); /* the others in registers */
+    const __m512 vb = _mm512_set1_ps(bias);
     /* interleave: pairs (c, c+1) of lanes j..j+7, then pairs of pairs */
     __m512i pair_lo, pair_hi, quad_lo, quad_hi;
     {
@@ -164,11 +164,7 @@ void cpu_wino_output_avx512(const struct cpu_wino_plane *p, const float *m, size
                     if (res)
                         val = _mm512_add_ps(
                             val, _mm512_maskz_loadu_ps(mq, res + oy * p->ow + x0 + 16 * q));
-                    if (kind == IR_ACT_RELU) val = _mm512_max_ps(val, zero);
-                    if (kind == IR_ACT_CLIP) val = _mm512_min_ps(_mm512_max_ps(val, lo), hi);
-                    if (kind == IR_ACT_LEAKY_RELU)
-                        val = _mm512_mask_mul_ps(val, _mm512_cmp_ps_mask(val, zero, _CMP_LT_OQ),
-                                                 val, lo);
+                    if (simd) val = act16k(val, act, kind);
                     _mm512_mask_storeu_ps(dst + 16 * q, mq, val);
                 }
             }

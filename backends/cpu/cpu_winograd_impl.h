@@ -1,7 +1,8 @@
 /* The Winograd F(4x4, 3x3) transforms (cpu_winograd.h), written once over
  * groups of WL tiles of one tile row, with every lane loop of constant length
  * so the compiler vectorizes them at each level's flags. The file including
- * this defines WINO_FN(name), the suffixed function name.
+ * this defines WINO_FN(name), the suffixed function name, and WINO_VEC, the
+ * level's element-wise table (cpu_eltwise.h).
  *
  * B^T (input) and A^T (output) are the matrices of Lavin and Gray for the
  * points 0, 1, -1, 2, -2 and infinity:
@@ -130,10 +131,8 @@ void WINO_FN(cpu_wino_output)(const struct cpu_wino_plane *p, const float *m, si
             }
         }
     }
-    if (res) {
-        for (int64_t i = 0; i < p->oh * p->ow; i++) y[i] += res[i];
-        ir_act_apply(act, y, (size_t)(p->oh * p->ow));
-    } else if (!lanes_act) {
-        ir_act_apply(act, y, (size_t)(p->oh * p->ow));
-    }
+    if (res)
+        WINO_VEC.epilogue(y, res, p->oh * p->ow, 0.0f, act);
+    else if (!lanes_act)
+        WINO_VEC.unary(y, y, p->oh * p->ow, act);
 }
