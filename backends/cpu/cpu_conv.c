@@ -243,9 +243,12 @@ static void conv_plan(struct cpu_model *m, struct conv_kernel *k)
      * about 10% (measured at 14x14), unless its A is read in place (stride 1,
      * output rows of whole tiles): then it packs nothing, where the direct
      * product packs its im2col matrix. On planes over 28x28 the transposition
-     * and the scattered reads of A outweigh that (measured at 56x56). */
+     * and the scattered reads of A outweigh that (measured at 56x56). A 1x1
+     * convolution packs B by plain copies, K x N of them against M x N for
+     * the transposition: in place only when it has fewer outputs than inputs
+     * (MobileNet's expansions are the other way round). */
     bool in_place = false;
-    if (k->sh == 1 && k->sw == 1 && plane <= 784) {
+    if (k->sh == 1 && k->sw == 1 && plane <= 784 && (!k->plain || k->mg < k->k)) {
         int n;
         const struct cpu_ukernel *const *shapes = cpu_ukernel_shapes(m->be->isa, &n);
         for (int i = 0; i < n && !in_place; i++) {
