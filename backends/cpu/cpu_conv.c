@@ -130,6 +130,7 @@ static void conv_run_indirect(const struct cpu_model *m, const struct conv_kerne
     float *yt = scratch + k->c_off;
     for (int64_t g = 0; g < k->group; g++) {
         struct cpu_sgemm gm = {
+            .kc = k->kc,
             .uk = k->uk,
             .m = plane,
             .n = k->mg,
@@ -177,7 +178,8 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
             const float *rg = rb ? rb + g * k->mg * plane : NULL;
             float *yg = yb + g * k->mg * plane;
             if (k->mode == CONV_GEMM) {
-                struct cpu_sgemm gm = { .uk = k->uk,
+                struct cpu_sgemm gm = { .kc = k->kc,
+                                        .uk = k->uk,
                                         .m = k->mg,
                                         .n = plane,
                                         .k = k->k,
@@ -194,7 +196,8 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
             } else {
                 cpu_pack_blocked(fn, src, k->k, plane, k->uk->mr, k->kc, scratch);
                 float *yt = scratch + k->c_off;
-                struct cpu_sgemm gm = { .uk = k->uk,
+                struct cpu_sgemm gm = { .kc = k->kc,
+                                        .uk = k->uk,
                                         .m = plane,
                                         .n = k->mg,
                                         .k = k->k,

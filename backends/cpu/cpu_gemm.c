@@ -119,6 +119,7 @@ static int gemm_run(const struct cpu_model *m, const struct cpu_step *s, struct 
                      scratch);
     struct cpu_pack_mat bm = { x->ptr[s->in[1]], p->trans_b ? p->k : p->n, p->alpha };
     struct cpu_sgemm gm = {
+        .kc = k->kc,
         .uk = uk,
         .m = p->m,
         .n = p->n,
@@ -264,6 +265,7 @@ static int matmul_run(const struct cpu_model *m, const struct cpu_step *s, struc
         cpu_pack_blocked(cpu_pack_nk, &am, p->k, p->m, uk->mr, k->kc, scratch);
         struct cpu_pack_mat bm = { b + boff, p->n, 1.0f };
         struct cpu_sgemm gm = {
+            .kc = k->kc,
             .uk = uk,
             .m = p->m,
             .n = p->n,

@@ -148,13 +148,14 @@ static int64_t ceil_div(int64_t a, int64_t b)
  * of that size. Every column block reads all of A again, so when the columns
  * fit the budget at a depth still worth a k block (128), the blocks get
  * shallower instead. */
-static void blocking(const struct cpu_ukernel *uk, int64_t n, int64_t k, int64_t *kc, int64_t *nc)
+static void blocking(const struct cpu_ukernel *uk, int64_t n, int64_t k, int64_t kc_fixed,
+                     int64_t *kc, int64_t *nc)
 {
     const int64_t npad = ceil_div(n, uk->nr) * uk->nr;
     const int64_t budget = (int64_t)(uk->l2_block / sizeof(float));
     int64_t kmax = uk->kc_max;
     if (npad * uk->kc_max > budget && npad * 128 <= budget) kmax = budget / npad;
-    *kc = ceil_div(k, ceil_div(k, kmax));
+    *kc = kc_fixed > 0 ? kc_fixed : ceil_div(k, ceil_div(k, kmax));
     int64_t cols = budget / *kc / uk->nr * uk->nr;
     if (cols < uk->nr) cols = uk->nr;
     const int64_t nblocks = ceil_div(npad, cols);
@@ -164,7 +165,7 @@ static void blocking(const struct cpu_ukernel *uk, int64_t n, int64_t k, int64_t
 int64_t cpu_sgemm_kc(const struct cpu_ukernel *uk, int64_t n, int64_t k)
 {
     int64_t kc, nc;
-    blocking(uk, n, k, &kc, &nc);
+    blocking(uk, n, k, 0, &kc, &nc);
     return kc;
 }
 
@@ -174,7 +175,7 @@ size_t cpu_sgemm_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int
     (void)m;
     if (b_packed || n <= 0 || k <= 0) return 0;
     int64_t kc, nc;
-    blocking(uk, n, k, &kc, &nc);
+    blocking(uk, n, k, 0, &kc, &nc);
     return (size_t)(kc * nc);
 }
 
@@ -267,10 +268,11 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
                     } else {
                         t.pf_lines = 0;
                     }
+                    const float *bp = bb + (jj / nr) * bstride;
                     if (g->a_off)
-                        uk->tile_ind(kb, ap, g->a_off + k0, bb + (jj / nr) * bstride, &t);
+                        uk->tile_ind(kb, ap, g->a_off + k0, bp, &t);
                     else
-                        uk->tile(kb, ap, bb + (jj / nr) * bstride, &t);
+                        uk->tile(kb, ap, bp, &t);
                 }
             }
         }
@@ -313,7 +315,7 @@ void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthread
     struct sgemm_job job = {
         .g = g, .scratch = scratch, .stride = scratch_stride, .tm = 1, .tn = 1
     };
-    blocking(g->uk, g->n, g->k, &job.kc, &job.nc);
+    blocking(g->uk, g->n, g->k, g->kc, &job.kc, &job.nc);
     const int64_t npm = ceil_div(g->m, g->uk->mr);
     if (nthreads > 1) {
         /* Split the columns unless splitting the rows leaves the busiest
@@ -332,6 +334,6 @@ void cpu_sgemm_run1(const struct cpu_sgemm *g, float *scratch)
 {
     if (g->m <= 0 || g->n <= 0) return;
     int64_t kc, nc;
-    blocking(g->uk, g->n, g->k, &kc, &nc);
+    blocking(g->uk, g->n, g->k, g->kc, &kc, &nc);
     sgemm_range(g, kc, nc, 0, ceil_div(g->m, g->uk->mr), 0, ceil_div(g->n, g->uk->nr), scratch);
 }

@@ -176,6 +176,9 @@ void cpu_pack_blocked(cpu_pack_fn fn, const void *src, int64_t k, int64_t n, int
 struct cpu_sgemm {
     const struct cpu_ukernel *uk;
     int64_t m, n, k;
+    /* the k block depth operands packed whole were blocked by; 0: the
+     * product's own (cpu_sgemm_kc) */
+    int64_t kc;
     const float *a;
     /* A in place (uk->tile_ind): row panel p starts at a + (p / a_per_row) *
      * a_row + (p % a_per_row) * mr, and step k adds a_off[k] */

@@ -15,10 +15,11 @@
 #include <string.h>
 
 #define WINO_FN(name) name##_generic
-void cpu_wino_input_generic(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
-                            float *tmp);
-void cpu_wino_output_generic(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
-                             float bias, const float *res, const struct ir_act *act);
+void cpu_wino_input_generic(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1,
+                            const float *x, float *v, size_t vs, float *tmp);
+void cpu_wino_output_generic(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1,
+                             const float *m, size_t ms, float *y, float bias, const float *res,
+                             const struct ir_act *act);
 #define WINO_VEC cpu_vec_generic
 #include "cpu_winograd_impl.h"
 
@@ -52,16 +53,13 @@ struct wino_kernel {
     const struct cpu_wino_fns *fns;
     float *u; /* 36 packed A operands, u_size floats each */
     size_t u_size;
-    /* Rows of tpad floats (the tiles rounded up to whole vectors) for each
-     * channel and xi: V's row (c, xi) at c * v_c + xi * v_xi, M's (m, xi) at
-     * m * m_m + xi * m_xi. With many tiles a channel's 36 rows are
-     * contiguous ([c][xi][t]), so each transform touches one block; with
-     * few, each xi's matrix is ([xi][c][t]), so its GEMM reads B rows that
-     * are not a cache line each, far apart. */
-    int64_t tpad;
-    size_t v_c, v_xi, m_m, m_xi;
+    int64_t kc;                             /* U's k blocks (cpu_sgemm_kc over all tiles) */
+    int64_t tpad;                           /* tiles rounded up to whole vectors (wino_buf) */
     size_t v_off, m_off, tmp_off, tmp_size; /* scratch layout, floats */
+    int64_t band_tpad;                      /* bands: tiles of the largest, rounded up */
+    size_t band_size;                       /* bands: floats of scratch each */
     int threads;
+    bool bands; /* threads take bands of tile rows through all phases */
 };
 
 static void wino_kernel_free(void *p)
@@ -113,7 +111,7 @@ static int wino_weights(struct wino_kernel *k, const float *w)
         return -ENOMEM;
     }
     const int64_t tiles = k->cv.plane.th * k->cv.plane.tw;
-    const int64_t kc = cpu_sgemm_kc(k->uk, tiles, ci);
+    const int64_t kc = k->kc = cpu_sgemm_kc(k->uk, tiles, ci);
     for (int xi = 0; xi < 36; xi++) {
         struct cpu_pack_mat mat = { t + (size_t)xi * (size_t)(mo * ci), ci, 1.0f };
         cpu_pack_blocked(cpu_pack_nk, &mat, ci, mo, k->uk->mr, kc, k->u + (size_t)xi * k->u_size);
@@ -134,59 +132,134 @@ struct wino_job {
     float *scratch;
 };
 
+/* Where V and M live for a set of tile rows: rows of tpad floats (its
+ * tiles rounded up to whole vectors) for each channel and xi, V's (c, xi)
+ * at v + c * v_c + xi * v_xi, M's (o, xi) at m + o * m_m + xi * m_xi. */
+struct wino_buf {
+    float *v, *m;
+    size_t v_c, v_xi, m_m, m_xi;
+    int64_t ty0, ty1, tiles, tpad;
+};
+
+static void wino_buf_layout(struct wino_buf *b, int64_t c, int64_t mo, int64_t ty0, int64_t ty1,
+                            int64_t tw, int64_t tpad)
+{
+    b->ty0 = ty0;
+    b->ty1 = ty1;
+    b->tiles = (ty1 - ty0) * tw;
+    b->tpad = tpad;
+    const size_t tp = (size_t)tpad;
+    if (tpad >= 32) {
+        /* many tiles: a channel's 36 rows together, so each transform
+         * touches one block */
+        b->v_c = b->m_m = 36 * tp;
+        b->v_xi = b->m_xi = tp;
+    } else {
+        /* few: each xi's matrix together, so its product's B rows (not a
+         * cache line each) lie close */
+        b->v_c = b->m_m = tp;
+        b->v_xi = (size_t)c * tp;
+        b->m_xi = (size_t)mo * tp;
+    }
+}
+
+static void wino_input_channel(const struct wino_job *j, const struct wino_buf *b, int64_t c,
+                               float *tmp)
+{
+    const struct wino_kernel *k = j->k;
+    const struct cpu_wino_plane *p = &k->cv.plane;
+    float *vc = b->v + (size_t)c * b->v_c;
+    k->fns->input(p, b->ty0, b->ty1, j->x + c * p->h * p->w, vc, b->v_xi, tmp);
+    /* columns past the last tile feed only discarded outputs; keep them
+     * finite so they cost nothing */
+    if (b->tpad > b->tiles)
+        for (int xi = 0; xi < 36; xi++)
+            memset(vc + (size_t)xi * b->v_xi + b->tiles, 0,
+                   sizeof(float) * (size_t)(b->tpad - b->tiles));
+}
+
+static void wino_gemm(const struct wino_job *j, const struct wino_buf *b, int xi)
+{
+    const struct wino_kernel *k = j->k;
+    struct cpu_sgemm gm = {
+        .kc = k->kc,
+        .uk = k->uk,
+        .m = k->cv.m,
+        .n = b->tiles,
+        .k = k->cv.c,
+        .a = k->u + (size_t)xi * k->u_size,
+        .b = b->v + (size_t)xi * b->v_xi,
+        .ldb = (int64_t)b->v_c,
+        .c = b->m + (size_t)xi * b->m_xi,
+        .ldc = (int64_t)b->m_m,
+    };
+    cpu_sgemm_run1(&gm, NULL);
+}
+
+static void wino_output_channel(const struct wino_job *j, const struct wino_buf *b, int64_t o)
+{
+    const struct wino_kernel *k = j->k;
+    const struct cpu_wino_plane *p = &k->cv.plane;
+    k->fns->output(p, b->ty0, b->ty1, b->m + (size_t)o * b->m_m, b->m_xi, j->y + o * p->oh * p->ow,
+                   j->bias ? j->bias[o] : 0.0f, j->res ? j->res + o * p->oh * p->ow : NULL, j->act);
+}
+
+/* The whole plane in one buffer, the phases split between the threads:
+ * channels, then the 36 products, then output channels (a hand-off each). */
+static void wino_whole(const struct wino_job *j, struct wino_buf *b)
+{
+    const struct wino_kernel *k = j->k;
+    wino_buf_layout(b, k->cv.c, k->cv.m, 0, k->cv.plane.th, k->cv.plane.tw, k->tpad);
+    b->v = j->scratch + k->v_off;
+    b->m = j->scratch + k->m_off;
+}
+
 static void wino_input_task(void *arg, int task, int ntasks)
 {
     const struct wino_job *j = arg;
-    const struct wino_kernel *k = j->k;
-    const struct cpu_wino_plane *p = &k->cv.plane;
-    const int64_t c0 = k->cv.c * task / ntasks, c1 = k->cv.c * (task + 1) / ntasks;
-    const size_t vs = k->v_xi;
-    float *v = j->scratch + k->v_off;
-    float *tmp = j->scratch + k->tmp_off + (size_t)task * k->tmp_size;
-    const int64_t tiles = p->th * p->tw;
-    for (int64_t c = c0; c < c1; c++) {
-        float *vc = v + (size_t)c * k->v_c;
-        k->fns->input(p, j->x + c * p->h * p->w, vc, vs, tmp);
-        /* columns past the last tile feed only discarded outputs; keep them
-         * finite so they cost nothing */
-        if (k->tpad > tiles)
-            for (int xi = 0; xi < 36; xi++)
-                memset(vc + (size_t)xi * vs + tiles, 0, sizeof(float) * (size_t)(k->tpad - tiles));
-    }
+    struct wino_buf b;
+    wino_whole(j, &b);
+    const int64_t c0 = j->k->cv.c * task / ntasks, c1 = j->k->cv.c * (task + 1) / ntasks;
+    float *tmp = j->scratch + j->k->tmp_off + (size_t)task * j->k->tmp_size;
+    for (int64_t c = c0; c < c1; c++) wino_input_channel(j, &b, c, tmp);
 }
 
 static void wino_gemm_task(void *arg, int task, int ntasks)
 {
     const struct wino_job *j = arg;
-    const struct wino_kernel *k = j->k;
-    const int64_t tiles = k->cv.plane.th * k->cv.plane.tw;
+    struct wino_buf b;
+    wino_whole(j, &b);
     const int x0 = 36 * task / ntasks, x1 = 36 * (task + 1) / ntasks;
-    for (int xi = x0; xi < x1; xi++) {
-        struct cpu_sgemm gm = {
-            .uk = k->uk,
-            .m = k->cv.m,
-            .n = tiles,
-            .k = k->cv.c,
-            .a = k->u + (size_t)xi * k->u_size,
-            .b = j->scratch + k->v_off + (size_t)xi * k->v_xi,
-            .ldb = (int64_t)k->v_c,
-            .c = j->scratch + k->m_off + (size_t)xi * k->m_xi,
-            .ldc = (int64_t)k->m_m,
-        };
-        cpu_sgemm_run1(&gm, NULL);
-    }
+    for (int xi = x0; xi < x1; xi++) wino_gemm(j, &b, xi);
 }
 
 static void wino_output_task(void *arg, int task, int ntasks)
 {
     const struct wino_job *j = arg;
+    struct wino_buf b;
+    wino_whole(j, &b);
+    const int64_t m0 = j->k->cv.m * task / ntasks, m1 = j->k->cv.m * (task + 1) / ntasks;
+    for (int64_t o = m0; o < m1; o++) wino_output_channel(j, &b, o);
+}
+
+/* A band of tile rows per thread, through all three phases in a buffer of
+ * its own: one hand-off, and no cache line of V or M shared between threads. */
+static void wino_band_task(void *arg, int task, int ntasks)
+{
+    const struct wino_job *j = arg;
     const struct wino_kernel *k = j->k;
     const struct cpu_wino_plane *p = &k->cv.plane;
-    const int64_t m0 = k->cv.m * task / ntasks, m1 = k->cv.m * (task + 1) / ntasks;
-    for (int64_t o = m0; o < m1; o++)
-        k->fns->output(p, j->scratch + k->m_off + (size_t)o * k->m_m, k->m_xi,
-                       j->y + o * p->oh * p->ow, j->bias ? j->bias[o] : 0.0f,
-                       j->res ? j->res + o * p->oh * p->ow : NULL, j->act);
+    const int64_t ty0 = p->th * task / ntasks, ty1 = p->th * (task + 1) / ntasks;
+    if (ty1 <= ty0) return;
+    struct wino_buf b;
+    wino_buf_layout(&b, k->cv.c, k->cv.m, ty0, ty1, p->tw, k->band_tpad);
+    float *base = j->scratch + (size_t)task * k->band_size;
+    b.v = base;
+    b.m = base + 36 * (size_t)k->cv.c * (size_t)k->band_tpad;
+    float *tmp = b.m + 36 * (size_t)k->cv.m * (size_t)k->band_tpad;
+    for (int64_t c = 0; c < k->cv.c; c++) wino_input_channel(j, &b, c, tmp);
+    for (int xi = 0; xi < 36; xi++) wino_gemm(j, &b, xi);
+    for (int64_t o = 0; o < k->cv.m; o++) wino_output_channel(j, &b, o);
 }
 
 static int wino_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
@@ -207,9 +280,13 @@ static int wino_run(const struct cpu_model *m, const struct cpu_step *s, struct 
         j.x = in + b * k->cv.c * p->h * p->w;
         j.y = out + b * k->cv.m * p->oh * p->ow;
         j.res = res ? res + b * k->cv.m * p->oh * p->ow : NULL;
-        cpu_pool_run(x->pool, wino_input_task, &j, k->threads);
-        cpu_pool_run(x->pool, wino_gemm_task, &j, k->threads);
-        cpu_pool_run(x->pool, wino_output_task, &j, k->threads);
+        if (k->bands) {
+            cpu_pool_run(x->pool, wino_band_task, &j, k->threads);
+        } else {
+            cpu_pool_run(x->pool, wino_input_task, &j, k->threads);
+            cpu_pool_run(x->pool, wino_gemm_task, &j, k->threads);
+            cpu_pool_run(x->pool, wino_output_task, &j, k->threads);
+        }
     }
     return 0;
 }
@@ -262,23 +339,27 @@ int cpu_winograd_prepare(struct cpu_model *m, struct cpu_step *s, const struct c
     const struct cpu_wino_plane *p = &cv->plane;
     const int64_t tiles = p->th * p->tw;
     k->tpad = (tiles + 15) / 16 * 16;
-    const size_t tp = (size_t)k->tpad;
-    if (k->tpad >= 32) {
-        k->v_c = k->m_m = 36 * tp;
-        k->v_xi = k->m_xi = tp;
-    } else {
-        k->v_c = k->m_m = tp;
-        k->v_xi = (size_t)cv->c * tp;
-        k->m_xi = (size_t)cv->m * tp;
-    }
     double flops = 2.0 * 36.0 * (double)(cv->m * cv->c * tiles);
-    /* three hand-offs to the helpers per run (cpu_sgemm_threads) */
-    k->threads = flops > 24e6 ? m->be->threads : 1;
-    k->v_off = 0;
-    k->m_off = k->v_off + 36 * (size_t)(cv->c * k->tpad);
-    k->tmp_off = k->m_off + 36 * (size_t)(cv->m * k->tpad);
-    k->tmp_size = (cpu_wino_tmp_floats(p) + 15) / 16 * 16;
-    size_t need = sizeof(float) * (k->tmp_off + k->tmp_size * (size_t)k->threads);
+    /* Bands of tile rows when each thread gets 32 tiles or more (a product
+     * over fewer leaves vector lanes idle): one hand-off to the helpers per
+     * run, else three (cpu_sgemm_threads). */
+    const int t = m->be->threads;
+    k->bands = t > 1 && tiles / t >= 32 && flops > 8e6;
+    k->threads = k->bands || flops > 24e6 ? t : 1;
+    const size_t tmp = (cpu_wino_tmp_floats(p) + 15) / 16 * 16;
+    size_t need;
+    if (k->bands) {
+        k->band_tpad = ((p->th + t - 1) / t * p->tw + 15) / 16 * 16;
+        k->band_size = 36 * (size_t)(cv->c + cv->m) * (size_t)k->band_tpad + tmp;
+        need = k->band_size * (size_t)t;
+    } else {
+        k->v_off = 0;
+        k->m_off = k->v_off + 36 * (size_t)(cv->c * k->tpad);
+        k->tmp_off = k->m_off + 36 * (size_t)(cv->m * k->tpad);
+        k->tmp_size = tmp;
+        need = k->tmp_off + k->tmp_size * (size_t)k->threads;
+    }
+    need *= sizeof(float);
     if (need > m->scratch_size) m->scratch_size = need;
     static const char *const names[3] = { "conv_winograd_generic", "conv_winograd_avx2",
                                           "conv_winograd_avx512" };

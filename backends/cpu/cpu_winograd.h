@@ -32,13 +32,16 @@ struct cpu_wino_plane {
 };
 
 struct cpu_wino_fns {
-    /* x: one input channel; writes V[0..36)[0..th*tw). tmp: cpu_wino_tmp_floats. */
-    void (*input)(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs, float *tmp);
-    /* m: one output channel's M[xi][t] at m[xi * ms + t]; writes the channel's
-     * oh x ow plane with bias and res (a fused residual, same layout; may be
-     * NULL) added and act applied. */
-    void (*output)(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y, float bias,
-                   const float *res, const struct ir_act *act);
+    /* x: one input channel; writes V[0..36)[t] for the tiles of tile rows
+     * [ty0, ty1), t counted from the first of them. tmp: cpu_wino_tmp_floats. */
+    void (*input)(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1, const float *x,
+                  float *v, size_t vs, float *tmp);
+    /* m: one output channel's M[xi][t] at m[xi * ms + t] (t counted from
+     * tile row ty0's first tile); writes the outputs of tile rows [ty0, ty1)
+     * of the channel's oh x ow plane, with bias and
+     * res (a fused residual, same layout; may be NULL) added and act applied. */
+    void (*output)(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1, const float *m,
+                   size_t ms, float *y, float bias, const float *res, const struct ir_act *act);
 };
 
 /* Width of the zero-padded input rows the input transforms work on: whole

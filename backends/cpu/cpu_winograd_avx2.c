@@ -5,10 +5,11 @@
 
 #include <math.h>
 
-void cpu_wino_input_avx2(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
-                         float *tmp);
-void cpu_wino_output_avx2(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
-                          float bias, const float *res, const struct ir_act *act);
+void cpu_wino_input_avx2(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1, const float *x,
+                         float *v, size_t vs, float *tmp);
+void cpu_wino_output_avx2(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1, const float *m,
+                          size_t ms, float *y, float bias, const float *res,
+                          const struct ir_act *act);
 
 #define WINO_FN(name) name##_avx2
 #define WINO_VEC      cpu_vec_avx2

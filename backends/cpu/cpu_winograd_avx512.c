@@ -44,13 +44,14 @@ static __mmask16 lanes(int64_t n)
     return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
 }
 
-void cpu_wino_input_avx512(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
-                           float *tmp);
-void cpu_wino_output_avx512(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
-                            float bias, const float *res, const struct ir_act *act);
+void cpu_wino_input_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1, const float *x,
+                           float *v, size_t vs, float *tmp);
+void cpu_wino_output_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1,
+                            const float *m, size_t ms, float *y, float bias, const float *res,
+                            const struct ir_act *act);
 
-void cpu_wino_input_avx512(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
-                           float *tmp)
+void cpu_wino_input_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1, const float *x,
+                           float *v, size_t vs, float *tmp)
 {
     const int64_t wb = cpu_wino_row_width(p), groups = (p->tw + 15) / 16;
     const int64_t copy = p->w < wb - p->pl ? p->w : wb - p->pl;
@@ -61,7 +62,7 @@ void cpu_wino_input_avx512(const struct cpu_wino_plane *p, const float *x, float
         for (int j = 0; j < 16; j++) idx[j] = (4 * j + r) & 31;
         ph[r] = _mm512_loadu_si512(idx);
     }
-    for (int64_t ty = 0; ty < p->th; ty++) {
+    for (int64_t ty = ty0; ty < ty1; ty++) {
         for (int r = 0; r < 6; r++) {
             float *row = tmp + r * wb;
             const int64_t iy = 4 * ty - p->pt + r;
@@ -88,7 +89,7 @@ void cpu_wino_input_avx512(const struct cpu_wino_plane *p, const float *x, float
                                                                _mm512_castps_si512(d[1]), 1));
                 bt6(d, t[r]);
             }
-            const int64_t t0 = ty * p->tw + gi * 16;
+            const int64_t t0 = (ty - ty0) * p->tw + gi * 16;
             const __mmask16 mk = lanes(p->tw - gi * 16);
             for (int k = 0; k < 6; k++) {
                 const __m512 col[6] = { t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k] };
@@ -101,8 +102,9 @@ void cpu_wino_input_avx512(const struct cpu_wino_plane *p, const float *x, float
     }
 }
 
-void cpu_wino_output_avx512(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
-                            float bias, const float *res, const struct ir_act *act)
+void cpu_wino_output_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1,
+                            const float *m, size_t ms, float *y, float bias, const float *res,
+                            const struct ir_act *act)
 {
     const int64_t groups = (p->tw + 15) / 16;
     const int kind = act->kind;
@@ -127,9 +129,9 @@ void cpu_wino_output_avx512(const struct cpu_wino_plane *p, const float *m, size
         quad_lo = _mm512_loadu_si512(c);
         quad_hi = _mm512_loadu_si512(d);
     }
-    for (int64_t ty = 0; ty < p->th; ty++) {
+    for (int64_t ty = ty0; ty < ty1; ty++) {
         for (int64_t gi = 0; gi < groups; gi++) {
-            const int64_t t0 = ty * p->tw + gi * 16;
+            const int64_t t0 = (ty - ty0) * p->tw + gi * 16;
             const __mmask16 mk = lanes(p->tw - gi * 16);
             __m512 z[4][6]; /* columns transformed: z[out row][k] */
             for (int k = 0; k < 6; k++) {
@@ -170,7 +172,10 @@ void cpu_wino_output_avx512(const struct cpu_wino_plane *p, const float *m, size
             }
         }
     }
-    if (!simd) ir_act_apply(act, y, (size_t)(p->oh * p->ow));
+    if (!simd) { /* Tanh: over the output rows of tile rows [ty0, ty1) */
+        const int64_t r0 = 4 * ty0, r1 = 4 * ty1 < p->oh ? 4 * ty1 : p->oh;
+        if (r1 > r0) ir_act_apply(act, y + r0 * p->ow, (size_t)((r1 - r0) * p->ow));
+    }
 }
 
 const struct cpu_wino_fns cpu_wino_avx512 = { cpu_wino_input_avx512, cpu_wino_output_avx512 };

@@ -44,12 +44,12 @@ static inline void wino_at(float (*m)[WL], float (*o)[WL])
     }
 }
 
-void WINO_FN(cpu_wino_input)(const struct cpu_wino_plane *p, const float *x, float *v, size_t vs,
-                             float *tmp)
+void WINO_FN(cpu_wino_input)(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1,
+                             const float *x, float *v, size_t vs, float *tmp)
 {
     const int64_t wb = cpu_wino_row_width(p), groups = (p->tw + WL - 1) / WL;
     const int64_t copy = p->w < wb - p->pl ? p->w : wb - p->pl;
-    for (int64_t ty = 0; ty < p->th; ty++) {
+    for (int64_t ty = ty0; ty < ty1; ty++) {
         /* the six input rows of this tile row, zero outside the plane */
         for (int r = 0; r < 6; r++) {
             float *row = tmp + r * wb;
@@ -66,7 +66,7 @@ void WINO_FN(cpu_wino_input)(const struct cpu_wino_plane *p, const float *x, flo
                     for (int j = 0; j < WL; j++) d[c][j] = row[4 * j + c];
                 wino_bt(d, t[r]);
             }
-            const int64_t t0 = ty * p->tw + gi * WL;
+            const int64_t t0 = (ty - ty0) * p->tw + gi * WL;
             const int64_t nt = p->tw - gi * WL < WL ? p->tw - gi * WL : WL;
             for (int k = 0; k < 6; k++) {
                 float col[6][WL], out[6][WL];
@@ -85,16 +85,17 @@ void WINO_FN(cpu_wino_input)(const struct cpu_wino_plane *p, const float *x, flo
     }
 }
 
-void WINO_FN(cpu_wino_output)(const struct cpu_wino_plane *p, const float *m, size_t ms, float *y,
-                              float bias, const float *res, const struct ir_act *act)
+void WINO_FN(cpu_wino_output)(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1,
+                              const float *m, size_t ms, float *y, float bias, const float *res,
+                              const struct ir_act *act)
 {
     const int64_t groups = (p->tw + WL - 1) / WL;
     /* with a residual, it and the activation follow over the stored plane */
     const int kind = res ? IR_ACT_NONE : act->kind;
     const bool lanes_act = kind == IR_ACT_NONE || kind == IR_ACT_RELU || kind == IR_ACT_CLIP;
-    for (int64_t ty = 0; ty < p->th; ty++) {
+    for (int64_t ty = ty0; ty < ty1; ty++) {
         for (int64_t gi = 0; gi < groups; gi++) {
-            const int64_t t0 = ty * p->tw + gi * WL;
+            const int64_t t0 = (ty - ty0) * p->tw + gi * WL;
             const int64_t nt = p->tw - gi * WL < WL ? p->tw - gi * WL : WL;
             float z[4][6][WL]; /* columns transformed: z[out row][k][lane] */
             for (int k = 0; k < 6; k++) {
@@ -131,8 +132,12 @@ void WINO_FN(cpu_wino_output)(const struct cpu_wino_plane *p, const float *m, si
             }
         }
     }
+    /* the output rows of tile rows [ty0, ty1) */
+    const int64_t r0 = 4 * ty0, r1 = 4 * ty1 < p->oh ? 4 * ty1 : p->oh;
+    const int64_t off = r0 * p->ow, len = (r1 - r0) * p->ow;
+    if (len <= 0) return;
     if (res)
-        WINO_VEC.epilogue(y, res, p->oh * p->ow, 0.0f, act);
+        WINO_VEC.epilogue(y + off, res + off, len, 0.0f, act);
     else if (!lanes_act)
-        WINO_VEC.unary(y, y, p->oh * p->ow, act);
+        WINO_VEC.unary(y + off, y + off, len, act);
 }
