@@ -219,6 +219,31 @@ def make_linear_model(path):
     onnx.save(model, path)
 
 
+def make_slow_model(path):
+    """A model that takes tens of milliseconds whatever the kernels: the 8x8
+    input resized to 256x256, then three 32-channel 3x3 convolutions. For
+    tests that need requests to wait (deadlines)."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto
+    rng = np.random.default_rng(3)
+    inits = [numpy_helper.from_array(np.array([1, 1, 32, 32], dtype=np.float32), "scales"),
+             numpy_helper.from_array(rng.normal(0, 0.3, (32, 1, 3, 3)).astype(np.float32), "w0")]
+    nodes = [helper.make_node("Resize", ["x", "", "scales"], ["r"], mode="nearest"),
+             helper.make_node("Conv", ["r", "w0"], ["c0"], pads=[1, 1, 1, 1])]
+    for i in range(1, 4):
+        inits.append(numpy_helper.from_array(
+            rng.normal(0, 0.05, (32, 32, 3, 3)).astype(np.float32), f"w{i}"))
+        nodes.append(helper.make_node("Conv", [f"c{i - 1}", f"w{i}"], [f"c{i}"], pads=[1, 1, 1, 1]))
+    nodes += [helper.make_node("GlobalAveragePool", ["c3"], ["g"]),
+              helper.make_node("Flatten", ["g"], ["y"], axis=1)]
+    graph = helper.make_graph(nodes, "slow",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32])],
+                              inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
 def heldout():
     """The 360 held-out digits: (label, 64 floats in [0, 1])."""
     rows = []
