@@ -64,8 +64,11 @@ static int cpu_open(const struct inferd_kv *opts, struct inferd_backend **out, c
             return rc;
         }
     }
-    /* OpenBLAS keeps one process-wide thread count. */
-    openblas_set_num_threads(be->threads);
+    /* OpenBLAS serves only a matrix-vector product with a variable matrix
+     * (cpu_gemm.c), which is memory-bound. Its own worker threads spin in
+     * sched_yield after each call and would share our pool's CPUs, so it
+     * keeps to the caller's thread; the process-wide count is all it has. */
+    openblas_set_num_threads(1);
     *out = (struct inferd_backend *)be;
     return 0;
 }
@@ -448,12 +451,14 @@ static int cpu_run(struct inferd_model *mm, int instance, const struct ir_tensor
         if (r->kind == CPU_SLOT_INPUT && r->input_index >= 0) ins->ptr[s] = in[r->input_index].data;
     }
     struct cpu_exec x = { ins->ptr, ins->tin, ins->tout, ins->scratch, ins->pool };
+    cpu_pool_begin(ins->pool);
     for (int i = 0; i < m->nsteps; i++) {
         struct cpu_step *s = &m->steps[i];
         if (!s->run) continue;
         uint64_t t0 = m->profile ? now_ns() : 0;
         rc = s->run(m, s, &x);
         if (rc < 0) {
+            cpu_pool_end(ins->pool);
             snprintf(err, errlen, "node '%s' (%s): kernel %s failed: %s", s->name, s->op_type,
                      s->kernel, inferd_strerror(rc));
             return INFERD_E_BACKEND_FAILED;
@@ -463,6 +468,7 @@ static int cpu_run(struct inferd_model *mm, int instance, const struct ir_tensor
             __atomic_fetch_add(&s->prof_calls, 1, __ATOMIC_RELAXED);
         }
     }
+    cpu_pool_end(ins->pool);
     for (int k = 0; k < m->noutputs; k++) {
         const struct cpu_slot *sl = &m->slots[m->outputs[k]];
         memcpy(out[k].data, ins->ptr[m->outputs[k]], sl->nbytes);

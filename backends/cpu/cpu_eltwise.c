@@ -17,7 +17,7 @@
 /* Below this much work per task (multiply-adds, or elements) a split costs
  * more than it saves: waking a helper takes 5-20 us on the VMs measured, the
  * time of about 10^6 depthwise multiply-adds. */
-#define TASK_MIN_WORK (1 << 19)
+#define TASK_MIN_WORK (1 << 16)
 
 const struct cpu_vec *cpu_vec_get(int isa)
 {

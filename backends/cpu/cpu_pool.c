@@ -2,21 +2,49 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ __volatile__("yield")
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+/* How long a thread spins for the next job (helpers) or for the helpers to
+ * finish (the caller) before it sleeps. Inside a run the next layer follows
+ * within microseconds, while a futex wake-up costs 10-50 us on a virtual
+ * machine: more than most layers of a small network take. Outside a run
+ * nobody spins at all. */
+#define SPIN_NS 200000
+/* After this long a spinner also yields, each time it reads the clock: with
+ * more pool threads than CPUs (several instances, or a busy machine), the
+ * thread it waits for may need its CPU. Before that, a system call per check
+ * would slow the common hand-off, which takes about a microsecond. */
+#define YIELD_AFTER_NS 20000
 
 struct cpu_pool {
     int nthreads;
     pthread_t *threads;
     pthread_mutex_t lock;
     pthread_cond_t work, done;
-    /* the current job */
+    /* the current job, published by the release store of generation */
     cpu_task_fn fn;
     void *arg;
     int ntasks;
-    unsigned generation; /* bumped per job: helpers run each job once */
-    int pending;         /* helpers still working on this job */
-    bool stop;
+    atomic_uint generation; /* bumped per job: helpers run each job once */
+    atomic_int pending;     /* helpers still working on this job */
+    atomic_int sleepers;    /* helpers asleep on work */
+    atomic_bool caller_asleep;
+    atomic_bool active; /* inside cpu_pool_begin .. cpu_pool_end: spin first */
+    atomic_bool stop;
 };
 
 struct helper_arg {
@@ -24,9 +52,38 @@ struct helper_arg {
     int index; /* 1 .. nthreads-1; the caller is 0 */
 };
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void tasks_run(struct cpu_pool *p, int index, cpu_task_fn fn, void *arg, int ntasks)
 {
     for (int t = index; t < ntasks; t += p->nthreads) fn(arg, t, ntasks);
+}
+
+/* Spins while no job newer than `seen` is published, for at most SPIN_NS and
+ * only while the pool is active; returns true when the helper should sleep. */
+static bool spin_while_seen(struct cpu_pool *p, unsigned seen)
+{
+    uint64_t deadline = 0;
+    for (unsigned i = 1;; i++) {
+        if (atomic_load_explicit(&p->generation, memory_order_acquire) != seen ||
+            atomic_load_explicit(&p->stop, memory_order_relaxed))
+            return false;
+        if (!atomic_load_explicit(&p->active, memory_order_relaxed)) return true;
+        cpu_relax();
+        if ((i & 63) == 0) {
+            uint64_t t = now_ns();
+            if (!deadline)
+                deadline = t + SPIN_NS;
+            else if (t + SPIN_NS - YIELD_AFTER_NS > deadline)
+                sched_yield();
+            if (t > deadline) return true;
+        }
+    }
 }
 
 static void *helper_main(void *v)
@@ -35,20 +92,27 @@ static void *helper_main(void *v)
     free(v);
     struct cpu_pool *p = a.p;
     unsigned seen = 0;
-    pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->work, &p->lock);
-        if (p->stop) break;
-        seen = p->generation;
-        cpu_task_fn fn = p->fn;
-        void *arg = p->arg;
-        int ntasks = p->ntasks;
-        pthread_mutex_unlock(&p->lock);
-        tasks_run(p, a.index, fn, arg, ntasks);
-        pthread_mutex_lock(&p->lock);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        if (spin_while_seen(p, seen)) {
+            /* Dekker with cpu_pool_run: we raise sleepers then re-check the
+             * generation; it bumps the generation then reads sleepers. Both
+             * are sequentially consistent, so one of us sees the other. */
+            pthread_mutex_lock(&p->lock);
+            atomic_fetch_add(&p->sleepers, 1);
+            while (!atomic_load(&p->stop) && atomic_load(&p->generation) == seen)
+                pthread_cond_wait(&p->work, &p->lock);
+            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_mutex_unlock(&p->lock);
+        }
+        if (atomic_load(&p->stop)) break;
+        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
+        tasks_run(p, a.index, p->fn, p->arg, p->ntasks);
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_asleep)) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
-    pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
@@ -60,6 +124,12 @@ int cpu_pool_create(int nthreads, struct cpu_pool **out)
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
+    atomic_init(&p->generation, 0);
+    atomic_init(&p->pending, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->caller_asleep, false);
+    atomic_init(&p->active, false);
+    atomic_init(&p->stop, false);
     if (p->nthreads > 1) {
         p->threads = calloc((size_t)p->nthreads, sizeof(pthread_t));
         if (!p->threads) {
@@ -89,7 +159,7 @@ void cpu_pool_destroy(struct cpu_pool *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->lock);
-    p->stop = true;
+    atomic_store(&p->stop, true);
     pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->lock);
     for (int i = 1; p->threads && i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
@@ -105,23 +175,54 @@ int cpu_pool_threads(const struct cpu_pool *p)
     return p ? p->nthreads : 1;
 }
 
+void cpu_pool_begin(struct cpu_pool *p)
+{
+    if (p && p->nthreads > 1) atomic_store_explicit(&p->active, true, memory_order_relaxed);
+}
+
+void cpu_pool_end(struct cpu_pool *p)
+{
+    if (p && p->nthreads > 1) atomic_store_explicit(&p->active, false, memory_order_relaxed);
+}
+
 void cpu_pool_run(struct cpu_pool *p, cpu_task_fn fn, void *arg, int ntasks)
 {
     if (!p || p->nthreads == 1 || ntasks <= 1) {
         for (int t = 0; t < ntasks; t++) fn(arg, t, ntasks);
         return;
     }
-    int helpers = p->nthreads - 1;
-    pthread_mutex_lock(&p->lock);
     p->fn = fn;
     p->arg = arg;
     p->ntasks = ntasks;
-    p->pending = helpers;
-    p->generation++;
-    pthread_cond_broadcast(&p->work);
-    pthread_mutex_unlock(&p->lock);
+    atomic_store_explicit(&p->pending, p->nthreads - 1, memory_order_relaxed);
+    atomic_fetch_add(&p->generation, 1); /* seq_cst: see helper_main */
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->work);
+        pthread_mutex_unlock(&p->lock);
+    }
     tasks_run(p, 0, fn, arg, ntasks);
-    pthread_mutex_lock(&p->lock);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->lock);
-    pthread_mutex_unlock(&p->lock);
+
+    uint64_t deadline = 0;
+    for (unsigned i = 1; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; i++) {
+        cpu_relax();
+        if ((i & 63) != 0) continue;
+        uint64_t t = now_ns();
+        if (!deadline) {
+            deadline = t + SPIN_NS;
+        } else if (t + SPIN_NS - YIELD_AFTER_NS > deadline) {
+            sched_yield();
+        }
+        if (t > deadline) {
+            pthread_mutex_lock(&p->lock);
+            atomic_store(&p->caller_asleep, true);
+            while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->lock);
+            atomic_store(&p->caller_asleep, false);
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+    }
+    /* pairs with the helpers' release in atomic_fetch_sub: their writes are
+     * visible from here on */
+    atomic_thread_fence(memory_order_acquire);
 }

@@ -1,7 +1,9 @@
 /* A small fork-join thread pool, one per model instance: kernels split their
  * work into tasks and run them on the instance's threads. The calling thread
- * takes part; helpers sleep on a condition variable between jobs (no spinning
- * while a model runs single-threaded or between inferences). Work is split
+ * takes part. Between cpu_pool_begin and cpu_pool_end (one inference) helpers
+ * spin briefly for the next job before sleeping on a condition variable, since
+ * a futex wake-up costs more than many layers take; outside a run, and in a
+ * model whose layers are all too small to split, nobody spins. Work is split
  * statically: task i goes to thread i % nthreads, which keeps each core on the
  * same slice of a layer run after run. */
 #ifndef INFERD_CPU_POOL_H
@@ -16,6 +18,9 @@ int cpu_pool_create(int nthreads, struct cpu_pool **out);
 /* Joins the helpers. Accepts NULL. */
 void cpu_pool_destroy(struct cpu_pool *p);
 int cpu_pool_threads(const struct cpu_pool *p);
+/* Brackets one inference: jobs in between are expected back to back. */
+void cpu_pool_begin(struct cpu_pool *p);
+void cpu_pool_end(struct cpu_pool *p);
 /* Runs fn(arg, i, ntasks) for every i in [0, ntasks) and returns when all are
  * done. ntasks <= 1, or a pool of one thread, runs inline on the caller. */
 void cpu_pool_run(struct cpu_pool *p, cpu_task_fn fn, void *arg, int ntasks);

@@ -181,11 +181,11 @@ size_t cpu_sgemm_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int
 
 int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max)
 {
-    /* Handing work to a sleeping helper and joining it costs about 20 us
-     * (cpu_pool.h: helpers wait on a condition variable): a share of under
-     * ~8 MFLOP (40 us at 200 GFLOP/s) is done sooner by fewer threads. */
+    /* Within a run a helper spins for the next job (cpu_pool.h), so a
+     * hand-off and join cost about a microsecond: a share of under ~1 MFLOP
+     * (5 us at 200 GFLOP/s) is done sooner by fewer threads. */
     double flops = 2.0 * (double)m * (double)n * (double)k;
-    int t = (int)(flops / 8e6);
+    int t = (int)(flops / 1e6);
     if (t < 1) t = 1;
     return t < max ? t : max;
 }

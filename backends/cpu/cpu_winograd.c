@@ -344,8 +344,8 @@ int cpu_winograd_prepare(struct cpu_model *m, struct cpu_step *s, const struct c
      * over fewer leaves vector lanes idle): one hand-off to the helpers per
      * run, else three (cpu_sgemm_threads). */
     const int t = m->be->threads;
-    k->bands = t > 1 && tiles / t >= 32 && flops > 8e6;
-    k->threads = k->bands || flops > 24e6 ? t : 1;
+    k->bands = t > 1 && tiles / t >= 32 && flops > 1e6;
+    k->threads = k->bands || flops > 3e6 ? t : 1;
     const size_t tmp = (cpu_wino_tmp_floats(p) + 15) / 16 * 16;
     size_t need;
     if (k->bands) {
