@@ -40,10 +40,9 @@ struct conv_kernel {
     float *wp;    /* packed weights, wp_group floats per group */
     int32_t *tab; /* small planes: the im2col offsets (cpu_pack_conv_table) */
     size_t wp_group;
-    int threads;     /* threads the product is worth */
-    size_t b_stride; /* CONV_GEMM: scratch floats per thread for B blocks */
-    int64_t kc;      /* the product's k blocks (cpu_sgemm_kc): packed operands' layout */
-    size_t c_off;    /* CONV_GEMM_T: where Y^T goes in the scratch */
+    int threads;  /* threads the product is worth */
+    int64_t kc;   /* the product's k blocks (cpu_sgemm_kc): packed operands' layout */
+    size_t c_off; /* CONV_GEMM_T: where Y^T goes in the scratch */
     /* CONV_GEMM_T with stride 1 and rows of whole tiles: A read in place from
      * the input zero-padded to hpad x wpad (plain: the input itself), step k at
      * a_off[k] (cpu_sgemm.a_off); no im2col at all */
@@ -145,7 +144,7 @@ static void conv_run_indirect(const struct cpu_model *m, const struct conv_kerne
             .bias_col = bias ? bias + g * k->mg : NULL,
             .act = rb ? (struct ir_act){ 0 } : s->act,
         };
-        cpu_sgemm_run(&gm, x->pool, k->threads, NULL, 0);
+        cpu_sgemm_run(&gm, x->pool, k->threads, NULL);
         conv_finish_t(m, k, s, yt, yb + g * k->mg * plane, rb ? rb + g * k->mg * plane : NULL);
     }
 }
@@ -192,7 +191,7 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
                                         .res = rg,
                                         .ldres = plane,
                                         .act = s->act };
-                cpu_sgemm_run(&gm, x->pool, k->threads, scratch, k->b_stride);
+                cpu_sgemm_run(&gm, x->pool, k->threads, scratch);
             } else {
                 cpu_pack_blocked(fn, src, k->k, plane, k->uk->mr, k->kc, scratch);
                 float *yt = scratch + k->c_off;
@@ -207,7 +206,7 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
                                         .ldc = k->mg,
                                         .bias_col = bg,
                                         .act = rg ? (struct ir_act){ 0 } : s->act };
-                cpu_sgemm_run(&gm, x->pool, k->threads, NULL, 0);
+                cpu_sgemm_run(&gm, x->pool, k->threads, NULL);
                 conv_finish_t(m, k, s, yt, yg, rg);
             }
         }
@@ -274,8 +273,7 @@ static void conv_plan(struct cpu_model *m, struct conv_kernel *k)
     if (k->mode == CONV_GEMM) {
         k->kc = cpu_sgemm_kc(uk, plane, k->k);
         k->threads = cpu_sgemm_threads(k->mg, plane, k->k, threads);
-        k->b_stride = cpu_sgemm_scratch(uk, k->mg, plane, k->k, false);
-        need = k->b_stride * (size_t)k->threads;
+        need = cpu_sgemm_scratch(uk, k->mg, plane, k->k, false, k->threads);
     } else {
         k->kc = cpu_sgemm_kc(uk, k->mg, k->k);
         k->threads = cpu_sgemm_threads(plane, k->mg, k->k, threads);
