@@ -332,6 +332,8 @@ static void test_conv_shapes(void **state)
         { 1, 96, 7, 7, 40, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
         { 2, 64, 3, 3, 50, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 2, true },
         { 1, 70, 4, 4, 33, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false },
+        /* packed whole and transposed back by two threads (odd sizes) */
+        { 1, 75, 13, 13, 90, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true },
         /* 7x7 output rows read in place from the padded input (AVX-512):
          * dilation, uneven padding, groups */
         { 1, 32, 9, 9, 96, 3, 3, 1, 1, 2, 2, { 2, 1, 0, 1 }, 2, true },
