@@ -40,10 +40,9 @@ struct conv_kernel {
     float *wp;    /* packed weights, wp_group floats per group */
     int32_t *tab; /* small planes: the im2col offsets (cpu_pack_conv_table) */
     size_t wp_group;
-    int threads;     /* threads the product is worth */
-    size_t b_stride; /* CONV_GEMM: scratch floats per thread for B blocks */
-    int64_t kc;      /* the product's k blocks (cpu_sgemm_kc): packed operands' layout */
-    size_t c_off;    /* CONV_GEMM_T: where Y^T goes in the scratch */
+    int threads;  /* threads the product is worth */
+    int64_t kc;   /* the product's k blocks (cpu_sgemm_kc): packed operands' layout */
+    size_t c_off; /* CONV_GEMM_T: where Y^T goes in the scratch */
     /* CONV_GEMM_T with stride 1 and rows of whole tiles: A read in place from
      * the input zero-padded to hpad x wpad (plain: the input itself), step k at
      * a_off[k] (cpu_sgemm.a_off); no im2col at all */
@@ -77,43 +76,77 @@ static void conv_source(const struct conv_kernel *k, const float *xg, struct cpu
     *src = cv;
 }
 
-static void transpose_out(const float *t, int64_t rows, int64_t cols, float *y)
+/* t is [rows][cols]; y is [cols][rows]: columns [j0, j1) of t. Blocks keep
+ * both sides in cache. */
+static void transpose_out(const float *t, int64_t rows, int64_t cols, int64_t j0, int64_t j1,
+                          float *y)
 {
-    /* t is [rows][cols]; y is [cols][rows]. Blocks keep both sides in cache. */
     for (int64_t i0 = 0; i0 < rows; i0 += 16)
-        for (int64_t j0 = 0; j0 < cols; j0 += 16)
-            for (int64_t j = j0; j < j0 + 16 && j < cols; j++)
+        for (int64_t jb = j0; jb < j1; jb += 16)
+            for (int64_t j = jb; j < jb + 16 && j < j1; j++)
                 for (int64_t i = i0; i < i0 + 16 && i < rows; i++)
                     y[j * rows + i] = t[i * cols + j];
 }
 
+/* The steps around the transposed product, split over the threads as the
+ * product is: what one thread did alone took a tenth of the layer, more on
+ * two threads than on one as the product halves. */
+struct conv_side_job {
+    const struct cpu_model *m;
+    const struct conv_kernel *k;
+    const struct cpu_step *s;
+    const float *x;  /* conv_pad_task: the input */
+    float *xp;       /* conv_pad_task: the padded input */
+    const float *yt; /* conv_finish_task: Y^T */
+    float *yg;       /* conv_finish_task: the group's output */
+    const float *rg; /* conv_finish_task: its residual, or NULL */
+};
+
 /* The input zero-padded so that output (oy, ox) reads row oy + ki*dh,
- * column ox + kj*dw at tap (ki, kj). */
-static void conv_pad(const struct conv_kernel *k, const float *x, float *xp)
+ * column ox + kj*dw at tap (ki, kj): a share of the channels. */
+static void conv_pad_task(void *arg, int task, int ntasks)
 {
-    for (int64_t c = 0; c < k->c; c++) {
+    const struct conv_side_job *j = arg;
+    const struct conv_kernel *k = j->k;
+    const int64_t c0 = k->c * task / ntasks, c1 = k->c * (task + 1) / ntasks;
+    for (int64_t c = c0; c < c1; c++) {
         for (int64_t y = 0; y < k->hpad; y++) {
-            float *row = xp + (c * k->hpad + y) * k->wpad;
+            float *row = j->xp + (c * k->hpad + y) * k->wpad;
             const int64_t iy = y - k->pt;
             if (iy < 0 || iy >= k->h) {
                 memset(row, 0, sizeof(float) * (size_t)k->wpad);
                 continue;
             }
             memset(row, 0, sizeof(float) * (size_t)k->pl);
-            memcpy(row + k->pl, x + (c * k->h + iy) * k->w, sizeof(float) * (size_t)k->w);
+            memcpy(row + k->pl, j->x + (c * k->h + iy) * k->w, sizeof(float) * (size_t)k->w);
             memset(row + k->pl + k->w, 0, sizeof(float) * (size_t)(k->wpad - k->pl - k->w));
         }
     }
 }
 
-/* Y^T comes out of the product: transposed into the group's output, then a
- * fused residual and the activation (which the product left out) over it. */
-static void conv_finish_t(const struct cpu_model *m, const struct conv_kernel *k,
-                          const struct cpu_step *s, const float *yt, float *yg, const float *rg)
+/* Y^T comes out of the product: a share of the output channels transposed
+ * into the group's output, then a fused residual and the activation (which
+ * the product left out) over them. Shares are whole 16-channel blocks. */
+static void conv_finish_task(void *arg, int task, int ntasks)
 {
-    const int64_t plane = k->oh * k->ow;
-    transpose_out(yt, plane, k->mg, yg);
-    if (rg) cpu_epilogue(m->be->isa, yg, rg, NULL, k->mg, plane, &s->act);
+    const struct conv_side_job *j = arg;
+    const struct conv_kernel *k = j->k;
+    const int64_t plane = k->oh * k->ow, nb = (k->mg + 15) / 16;
+    const int64_t c0 = nb * task / ntasks * 16, c1 = nb * (task + 1) / ntasks * 16;
+    const int64_t end = c1 < k->mg ? c1 : k->mg;
+    if (end <= c0) return;
+    transpose_out(j->yt, plane, k->mg, c0, end, j->yg);
+    if (j->rg)
+        cpu_epilogue(j->m->be->isa, j->yg + c0 * plane, j->rg + c0 * plane, NULL, end - c0, plane,
+                     &j->s->act);
+}
+
+static void conv_finish_t(const struct cpu_model *m, const struct conv_kernel *k,
+                          const struct cpu_step *s, struct cpu_exec *x, const float *yt, float *yg,
+                          const float *rg)
+{
+    struct conv_side_job j = { .m = m, .k = k, .s = s, .yt = yt, .yg = yg, .rg = rg };
+    cpu_pool_run(x->pool, conv_finish_task, &j, k->threads);
 }
 
 static void conv_run_indirect(const struct cpu_model *m, const struct conv_kernel *k,
@@ -124,7 +157,8 @@ static void conv_run_indirect(const struct cpu_model *m, const struct conv_kerne
     float *scratch = x->scratch;
     const float *xp = xb;
     if (!k->plain) {
-        conv_pad(k, xb, scratch);
+        struct conv_side_job j = { .k = k, .x = xb, .xp = scratch };
+        cpu_pool_run(x->pool, conv_pad_task, &j, k->threads);
         xp = scratch;
     }
     float *yt = scratch + k->c_off;
@@ -145,8 +179,8 @@ static void conv_run_indirect(const struct cpu_model *m, const struct conv_kerne
             .bias_col = bias ? bias + g * k->mg : NULL,
             .act = rb ? (struct ir_act){ 0 } : s->act,
         };
-        cpu_sgemm_run(&gm, x->pool, k->threads, NULL, 0);
-        conv_finish_t(m, k, s, yt, yb + g * k->mg * plane, rb ? rb + g * k->mg * plane : NULL);
+        cpu_sgemm_run(&gm, x->pool, k->threads, NULL);
+        conv_finish_t(m, k, s, x, yt, yb + g * k->mg * plane, rb ? rb + g * k->mg * plane : NULL);
     }
 }
 
@@ -192,9 +226,10 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
                                         .res = rg,
                                         .ldres = plane,
                                         .act = s->act };
-                cpu_sgemm_run(&gm, x->pool, k->threads, scratch, k->b_stride);
+                cpu_sgemm_run(&gm, x->pool, k->threads, scratch);
             } else {
-                cpu_pack_blocked(fn, src, k->k, plane, k->uk->mr, k->kc, scratch);
+                cpu_pack_blocked_mt(x->pool, k->threads, fn, src, k->k, plane, k->uk->mr, k->kc,
+                                    scratch);
                 float *yt = scratch + k->c_off;
                 struct cpu_sgemm gm = { .kc = k->kc,
                                         .uk = k->uk,
@@ -207,8 +242,8 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
                                         .ldc = k->mg,
                                         .bias_col = bg,
                                         .act = rg ? (struct ir_act){ 0 } : s->act };
-                cpu_sgemm_run(&gm, x->pool, k->threads, NULL, 0);
-                conv_finish_t(m, k, s, yt, yg, rg);
+                cpu_sgemm_run(&gm, x->pool, k->threads, NULL);
+                conv_finish_t(m, k, s, x, yt, yg, rg);
             }
         }
     }
@@ -274,8 +309,7 @@ static void conv_plan(struct cpu_model *m, struct conv_kernel *k)
     if (k->mode == CONV_GEMM) {
         k->kc = cpu_sgemm_kc(uk, plane, k->k);
         k->threads = cpu_sgemm_threads(k->mg, plane, k->k, threads);
-        k->b_stride = cpu_sgemm_scratch(uk, k->mg, plane, k->k, false);
-        need = k->b_stride * (size_t)k->threads;
+        need = cpu_sgemm_scratch(uk, k->mg, plane, k->k, false, k->threads);
     } else {
         k->kc = cpu_sgemm_kc(uk, k->mg, k->k);
         k->threads = cpu_sgemm_threads(plane, k->mg, k->k, threads);

@@ -33,8 +33,8 @@ struct gemm_kernel {
     bool prefill;     /* beta * C written into Y before the product */
     int64_t kc;       /* the product's k blocks (cpu_sgemm_kc) */
     int threads;
-    size_t b_off;    /* scratch: packed A at 0, B blocks from b_off */
-    size_t b_stride; /* per thread */
+    size_t b_off;  /* scratch: packed A at 0, B blocks from b_off */
+    size_t b_size; /* floats of scratch for run-time B (cpu_sgemm_scratch) */
 };
 
 static void gemm_kernel_free(void *p)
@@ -135,7 +135,7 @@ static int gemm_run(const struct cpu_model *m, const struct cpu_step *s, struct 
         .bias_col = k->bias && !k->bias_is_row ? k->bias : NULL,
         .act = s->act,
     };
-    cpu_sgemm_run(&gm, x->pool, k->threads, scratch + k->b_off, k->b_stride);
+    cpu_sgemm_run(&gm, x->pool, k->threads, scratch + k->b_off);
     return 0;
 }
 
@@ -201,8 +201,8 @@ int cpu_gemm_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     } else {
         k->threads = cpu_sgemm_threads(p->m, p->n, p->k, m->be->threads);
         k->b_off = (cpu_pack_size(p->k, p->m, uk->mr) + 15) / 16 * 16;
-        k->b_stride = cpu_sgemm_scratch(uk, p->m, p->n, p->k, k->bp != NULL);
-        need = k->b_off + k->b_stride * (size_t)k->threads;
+        k->b_size = cpu_sgemm_scratch(uk, p->m, p->n, p->k, k->bp != NULL, k->threads);
+        need = k->b_off + k->b_size;
         s->kernel = packed_names[uk->isa];
     }
     need *= sizeof(float);
@@ -219,7 +219,7 @@ struct matmul_kernel {
     float *bp;  /* packed B when constant and shared by every batch, else NULL */
     int64_t kc; /* the product's k blocks (cpu_sgemm_kc) */
     int threads;
-    size_t b_off, b_stride;
+    size_t b_off, b_size;
 };
 
 static void matmul_kernel_free(void *p)
@@ -278,7 +278,7 @@ static int matmul_run(const struct cpu_model *m, const struct cpu_step *s, struc
             .ldc = p->n,
             .act = s->act,
         };
-        cpu_sgemm_run(&gm, x->pool, k->threads, scratch + k->b_off, k->b_stride);
+        cpu_sgemm_run(&gm, x->pool, k->threads, scratch + k->b_off);
     }
     return 0;
 }
@@ -320,8 +320,8 @@ int cpu_matmul_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
     } else {
         k->threads = cpu_sgemm_threads(p->m, p->n, p->k, m->be->threads);
         k->b_off = (cpu_pack_size(p->k, p->m, uk->mr) + 15) / 16 * 16;
-        k->b_stride = cpu_sgemm_scratch(uk, p->m, p->n, p->k, k->bp != NULL);
-        need = (k->b_off + k->b_stride * (size_t)k->threads) * sizeof(float);
+        k->b_size = cpu_sgemm_scratch(uk, p->m, p->n, p->k, k->bp != NULL, k->threads);
+        need = (k->b_off + k->b_size) * sizeof(float);
         s->kernel = packed_names[uk->isa];
     }
     if (need > m->scratch_size) m->scratch_size = need;

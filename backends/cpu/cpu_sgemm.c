@@ -5,8 +5,9 @@
  * blocks of kc (B's kc x nc block packed here, then hot in L2); A's panels
  * of mr rows (each kc x mr, in L1 while it sweeps the block); B's panels of
  * nr columns: one micro-kernel call per register tile. Threads split the
- * columns, or the rows when there are too few column panels to share evenly,
- * and each packs its own B blocks: no locks, no shared writes. */
+ * columns, each packing its own B blocks; or the rows, when there are too few
+ * column panels to share evenly, a run-time B then packed whole by all the
+ * threads first (split_plan). */
 #include "cpu_sgemm.h"
 
 #include "cpu_eltwise.h"
@@ -169,14 +170,76 @@ int64_t cpu_sgemm_kc(const struct cpu_ukernel *uk, int64_t n, int64_t k)
     return kc;
 }
 
-size_t cpu_sgemm_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
-                         bool b_packed)
+/* Vector columns a thread computes, most loaded thread first: the columns
+ * split tn ways in whole panels (the edge panel counted in 16-lane
+ * vectors, what it really costs). */
+static int64_t column_load(int64_t n, int nr, int tn)
 {
-    (void)m;
-    if (b_packed || n <= 0 || k <= 0) return 0;
+    const int64_t npn = ceil_div(n, nr);
+    int64_t worst = 0;
+    for (int i = 0; i < tn; i++) {
+        int64_t q0 = npn * i / tn, q1 = npn * (i + 1) / tn;
+        int64_t cols = imin(q1 * nr, n) - q0 * nr;
+        if (cols < 0) cols = 0;
+        int64_t vec = ceil_div(cols, 16);
+        if (vec > worst) worst = vec;
+    }
+    return worst;
+}
+
+/* How a product splits over nthreads: the task grid, and whether B, packed
+ * at run time, is packed once into shared scratch before the threads compute
+ * their rows from it. */
+struct sgemm_split {
+    int tm, tn;
+    bool shared_b;
+};
+
+/* Past this, a shared packed B costs more memory than its duplicated packing
+ * costs time (bytes). */
+#define SHARED_B_MAX ((int64_t)4 << 20)
+
+static void split_plan(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k, bool b_packed,
+                       int nthreads, struct sgemm_split *sp)
+{
+    *sp = (struct sgemm_split){ .tm = 1, .tn = 1 };
+    if (nthreads <= 1) return;
+    /* Split the columns unless splitting the rows leaves the busiest thread
+     * less to do. Rows split, every thread would need all of a run-time B:
+     * it is packed once by all the threads together, which costs a second
+     * hand-off and B's trip through the shared cache, so rows must win
+     * clearly; otherwise the columns split and each thread packs its own
+     * (packing the whole of B on every thread costs a 16-row layer as much
+     * as its arithmetic). */
+    const int64_t npm = ceil_div(m, uk->mr);
+    const int64_t by_cols = column_load(n, uk->nr, nthreads) * npm;
+    const int64_t by_rows = ceil_div(npm, nthreads) * ceil_div(n, 16);
+    if (b_packed) {
+        if (by_rows < by_cols)
+            sp->tm = nthreads;
+        else
+            sp->tn = nthreads;
+        return;
+    }
+    const int64_t bytes = (int64_t)(cpu_pack_size(k, n, uk->nr) * sizeof(float));
+    if (by_rows * 20 < by_cols * 19 && bytes <= SHARED_B_MAX) {
+        sp->tm = nthreads;
+        sp->shared_b = true;
+    } else {
+        sp->tn = nthreads;
+    }
+}
+
+size_t cpu_sgemm_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
+                         bool b_packed, int nthreads)
+{
+    if (b_packed || m <= 0 || n <= 0 || k <= 0) return 0;
+    struct sgemm_split sp;
+    split_plan(uk, m, n, k, b_packed, nthreads, &sp);
+    if (sp.shared_b) return cpu_pack_size(k, n, uk->nr);
     int64_t kc, nc;
     blocking(uk, n, k, 0, &kc, &nc);
-    return (size_t)(kc * nc);
+    return (size_t)(kc * nc) * (size_t)(sp.tm * sp.tn);
 }
 
 int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max)
@@ -291,41 +354,54 @@ static void sgemm_task(void *arg, int task, int ntasks)
                 job->scratch + (size_t)task * job->stride);
 }
 
-/* Vector columns a thread computes, most loaded thread first: the columns
- * split tn ways in whole panels (the edge panel counted in 16-lane
- * vectors, what it really costs). */
-static int64_t column_load(int64_t n, int nr, int tn)
+struct pack_job {
+    cpu_pack_fn fn;
+    const void *src;
+    int64_t k, n, kc;
+    int w;
+    float *dst;
+};
+
+/* Task i packs its share of the panels, at every k block. */
+static void pack_task(void *arg, int task, int ntasks)
 {
-    const int64_t npn = ceil_div(n, nr);
-    int64_t worst = 0;
-    for (int i = 0; i < tn; i++) {
-        int64_t q0 = npn * i / tn, q1 = npn * (i + 1) / tn;
-        int64_t cols = imin(q1 * nr, n) - q0 * nr;
-        if (cols < 0) cols = 0;
-        int64_t vec = ceil_div(cols, 16);
-        if (vec > worst) worst = vec;
+    const struct pack_job *j = arg;
+    const int64_t np = ceil_div(j->n, j->w), npad = np * j->w;
+    const int64_t q0 = np * task / ntasks, q1 = np * (task + 1) / ntasks;
+    if (q1 <= q0) return;
+    const int64_t j0 = q0 * j->w, nj = imin(q1 * j->w, j->n) - j0;
+    for (int64_t k0 = 0; k0 < j->k; k0 += j->kc) {
+        const int64_t kb = imin(j->kc, j->k - k0);
+        j->fn(j->src, k0, kb, j0, nj, j->w, j->dst + k0 * npad + q0 * kb * j->w);
     }
-    return worst;
 }
 
-void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads, float *scratch,
-                   size_t scratch_stride)
+void cpu_pack_blocked_mt(struct cpu_pool *pool, int nthreads, cpu_pack_fn fn, const void *src,
+                         int64_t k, int64_t n, int w, int64_t kc, float *dst)
+{
+    struct pack_job j = { fn, src, k, n, kc, w, dst };
+    const int64_t np = ceil_div(n, w);
+    cpu_pool_run(pool, pack_task, &j, (int)imin(nthreads, np));
+}
+
+void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads, float *scratch)
 {
     if (g->m <= 0 || g->n <= 0) return;
-    struct sgemm_job job = {
-        .g = g, .scratch = scratch, .stride = scratch_stride, .tm = 1, .tn = 1
-    };
+    struct sgemm_job job = { .g = g, .scratch = scratch };
     blocking(g->uk, g->n, g->k, g->kc, &job.kc, &job.nc);
-    const int64_t npm = ceil_div(g->m, g->uk->mr);
-    if (nthreads > 1) {
-        /* Split the columns unless splitting the rows leaves the busiest
-         * thread less to do. */
-        int64_t by_cols = column_load(g->n, g->uk->nr, nthreads) * npm;
-        int64_t by_rows = ceil_div(npm, nthreads) * ceil_div(g->n, 16);
-        if (by_rows < by_cols)
-            job.tm = nthreads;
-        else
-            job.tn = nthreads;
+    struct sgemm_split sp;
+    split_plan(g->uk, g->m, g->n, g->k, g->b != NULL, nthreads, &sp);
+    job.tm = sp.tm;
+    job.tn = sp.tn;
+    job.stride = (size_t)(job.kc * job.nc);
+    struct cpu_sgemm gs;
+    if (sp.shared_b) {
+        cpu_pack_blocked_mt(pool, nthreads, g->pack_b, g->pack_src, g->k, g->n, g->uk->nr, job.kc,
+                            scratch);
+        gs = *g;
+        gs.b = scratch;
+        gs.ldb = 0;
+        job.g = &gs;
     }
     cpu_pool_run(pool, sgemm_task, &job, job.tm * job.tn);
 }

@@ -198,16 +198,20 @@ struct cpu_sgemm {
     struct ir_act act;
 };
 
-/* Floats of scratch one thread needs for run-time B blocks of this shape
- * (0 when B is packed whole). */
+/* Floats of scratch a product of this shape needs on nthreads for its
+ * run-time B (0 when B is packed whole or read in place). */
 size_t cpu_sgemm_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
-                         bool b_packed);
+                         bool b_packed, int nthreads);
 /* How many threads a product of this size is worth (1 .. max). */
 int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max);
-/* Runs the product on up to nthreads of the pool; thread t packs its B blocks
- * at scratch + t * scratch_stride (floats). */
-void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads, float *scratch,
-                   size_t scratch_stride);
+/* Runs the product on up to nthreads of the pool, run-time B packed into
+ * scratch (cpu_sgemm_scratch floats for the same nthreads). */
+void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads, float *scratch);
+/* cpu_pack_blocked on up to nthreads of the pool, each packing a share of
+ * the panels. */
+void cpu_pack_blocked_mt(struct cpu_pool *pool, int nthreads, cpu_pack_fn fn, const void *src,
+                         int64_t k, int64_t n, int w, int64_t kc, float *dst);
+
 /* The same product on the calling thread only. */
 void cpu_sgemm_run1(const struct cpu_sgemm *g, float *scratch);
 

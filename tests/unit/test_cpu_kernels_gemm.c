@@ -332,6 +332,8 @@ static void test_conv_shapes(void **state)
         { 1, 96, 7, 7, 40, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
         { 2, 64, 3, 3, 50, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 2, true },
         { 1, 70, 4, 4, 33, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false },
+        /* packed whole and transposed back by two threads (odd sizes) */
+        { 1, 75, 13, 13, 90, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true },
         /* 7x7 output rows read in place from the padded input (AVX-512):
          * dilation, uneven padding, groups */
         { 1, 32, 9, 9, 96, 3, 3, 1, 1, 2, 2, { 2, 1, 0, 1 }, 2, true },
@@ -343,6 +345,10 @@ static void test_conv_shapes(void **state)
         { 1, 6, 13, 11, 9, 5, 5, 1, 1, 1, 1, { 2, 2, 2, 2 }, 1, true },
         { 1, 3, 32, 32, 16, 7, 7, 2, 2, 1, 1, { 3, 3, 3, 3 }, 1, true },
         { 1, 3, 63, 63, 16, 11, 11, 4, 4, 1, 1, { 2, 2, 2, 2 }, 1, true },
+        /* few column panels for two threads: the rows split, the im2col
+         * matrix packed once by both (odd rows and columns) */
+        { 1, 100, 28, 27, 104, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        { 1, 45, 27, 25, 77, 3, 3, 2, 2, 1, 1, { 0, 0, 0, 0 }, 1, false },
         /* a plane wider than one column block */
         { 1, 4, 48, 48, 12, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true },
         /* depthwise stays on its own kernel; checked for the epilogue */
