@@ -75,6 +75,7 @@ tests_run() {
         say "testing $dir"
         meson test -C "$dir" --print-errorlogs --num-processes "${INFERD_TEST_JOBS:-2}" || status=1
     done
+    summary_done=1
     /usr/bin/python3 tests/summary.py "$@" || status=1
     return $status
 }
@@ -91,6 +92,10 @@ demo)
     sh config/demo.sh "$BUILD"
     ;;
 test)
+    # CI reads the last line: a run that stops before the tests (a package
+    # that will not install, a build error) still ends with the count.
+    trap 'rc=$?; [ $rc -eq 0 ] || [ -n "${summary_done:-}" ] || {
+        say "set-up or build failed (status $rc): no test ran"; echo "0 passed, 1 failed"; }' EXIT
     packages_install build demo test
     build_dir "$BUILD"
     build_dir "$BUILD_ASAN" -Dbuildtype=debug -Db_sanitize=address,undefined \

@@ -14,8 +14,14 @@ for build in sys.argv[1:]:
         print(f"{build}: no test log ({e.strerror})")
         failed += 1
         continue
-    for line in lines:
-        t = json.loads(line)
+    for n, line in enumerate(lines, 1):
+        try:
+            t = json.loads(line)
+        except ValueError:
+            # a run killed mid-write leaves half a line: count it, go on
+            print(f"{build}: testlog.json line {n} is not JSON")
+            failed += 1
+            continue
         result = t.get("result")
         if result in ("OK", "EXPECTEDFAIL"):
             passed += 1
