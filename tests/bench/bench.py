@@ -6,6 +6,7 @@ machine, same run (README.md).
     bench.py --build BUILD [--threads 1,2] [--runs 10] [--alternations 5]
              [--warmup 5] [--json FILE] [--check-targets] [MODEL ...]
     bench.py --build BUILD --profile MODEL [--threads N] [--runs N]
+             (time per node in both engines, side by side, worst first)
 
 For each model it first checks that `inferd-run` and `ort_run` give the same
 output for the zoo's input (relative L2 <= 1e-4 against each other), then, for
@@ -264,13 +265,97 @@ def verdict(rows, threads):
     return missed + failed
 
 
+PROFILE_ROW = re.compile(r"^\s*[\d.]+%\s+([\d.]+)\s+(\S+)\s+(\S+)\s+(\S+)\s*$")
+
+
+def inferd_profile(text):
+    """inferd-run --profile's rows: {node: (ms, op, kernel)}."""
+    rows = {}
+    for line in text.splitlines():
+        m = PROFILE_ROW.match(line)
+        if m:
+            rows[m.group(4)] = (float(m.group(1)), m.group(2), m.group(3))
+    return rows
+
+
+def ort_profile(path):
+    """ONNX Runtime's trace: {output tensor name: (median ms, op)}. ORT names a
+    node by its output (fused nodes by the last output of the fusion;
+    NCHWc ones with a suffix)."""
+    with open(path) as f:
+        events = json.load(f)
+    runs = {}
+    for e in events:
+        if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time"):
+            name = e["name"][:-len("_kernel_time")]
+            runs.setdefault(name, ([], e.get("args", {}).get("op_name", "?")))[0].append(
+                e["dur"] / 1000.0)
+    return {k: (statistics.median(v), op) for k, (v, op) in runs.items()}
+
+
+def ort_match(model_path, inferd_rows, ort_rows):
+    """ORT's time per inferd node: an ORT node's output is produced, in the
+    original graph, by a node inferd times, or by one inferd fused into such
+    a node (an activation, a residual Add, a Flatten): walking back from the
+    output, the first node inferd has a row for gets the ORT node's time.
+    Returns {inferd node: ORT ms} and the ORT nodes matched to none."""
+    import onnx
+    g = onnx.load(model_path, load_external_data=False).graph
+    producer = {o: n for n in g.node for o in n.output}
+    by_name = {n.name: n for n in g.node}
+    theirs, unmatched = {}, []
+    for oname, (ms, op) in ort_rows.items():
+        # ORT names a node as the graph does, a fusion "NODE/XFusion/", a
+        # layout-changed (NCHWc) node by its output tensor plus "_nchwc"
+        base = re.sub(r"/\w+Fusion/?$", "", oname)
+        start = by_name.get(base) or producer.get(base[:-len("_nchwc")] if
+                                                  base.endswith("_nchwc") else base)
+        found, todo, seen = None, [start], set()
+        while todo and not found:
+            n = todo.pop(0)
+            if n is None or n.name in seen:
+                continue
+            seen.add(n.name)
+            if n.name in inferd_rows:
+                found = n.name
+            else:
+                todo.extend(producer.get(i) for i in n.input)
+        if found:
+            theirs[found] = theirs.get(found, 0.0) + ms
+        else:
+            unmatched.append((oname, ms, op))
+    return theirs, unmatched
+
+
 def profile(b, args):
     name = args.profile
     model, inp = b.files(name)
-    cmd = [b.inferd_run, model, "-i", inp, "-t", str(args.threads[0]), "--bench",
-           str(args.runs), "--warmup", str(args.warmup), "--profile"]
+    t = str(args.threads[0])
+    cmd = [b.inferd_run, model, "-i", inp, "-t", t, "--bench", str(args.runs), "--warmup",
+           str(args.warmup), "--profile"]
     print(" ".join(cmd), flush=True)
-    return subprocess.run(LAUNCH + cmd, env=b.env).returncode
+    out = b.run(cmd, "inferd-run --profile")
+    print(out)
+    mine = inferd_profile(out)
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = os.path.join(tmp, "ort")
+        b.run([b.ort_run, model, "-i", inp, "-t", t, "--bench", str(args.runs), "--warmup",
+               str(args.warmup), "--profile", prefix], "ort_run --profile")
+        traces = [f for f in os.listdir(tmp) if f.endswith(".json")]
+        if not traces:
+            raise Failure("ort_run --profile wrote no trace")
+        theirs = ort_profile(os.path.join(tmp, traces[0]))
+    matched, unmatched = ort_match(model, mine, theirs)
+    print(f"side by side at {t} thread(s), ms per run (ORT: median over its runs, nodes it "
+          "fused or split summed per inferd node; inferd: mean); worst first")
+    print(f"{'inferd ms':>10} {'ORT ms':>8} {'diff':>8}  {'kernel':24} node")
+    rows = [(v[0], matched.get(k, 0.0), k, v[2]) for k, v in mine.items()]
+    rows += [(0.0, ms, f"{oname} (ORT {op}, no inferd node)", "-")
+             for oname, ms, op in unmatched]
+    for im, om, node, kernel in sorted(rows, key=lambda r: r[1] - r[0]):
+        print(f"{im:10.3f} {om:8.3f} {im - om:+8.3f}  {kernel:24} {node}")
+    print(f"{sum(r[0] for r in rows):10.3f} {sum(r[1] for r in rows):8.3f}  total")
+    return 0
 
 
 def parse_args(argv):
@@ -288,7 +373,7 @@ def parse_args(argv):
     ap.add_argument("--check-targets", action="store_true",
                     help="exit 3 when a target is missed")
     ap.add_argument("--profile", metavar="MODEL",
-                    help="instead: inferd-run --profile on MODEL (time per node)")
+                    help="instead: time per node of MODEL in both engines, side by side")
     ap.add_argument("names", nargs="*", metavar="MODEL", help="models (default: all ten)")
     args = ap.parse_args(argv)
     try:

@@ -49,7 +49,9 @@ enum ort_slot {
     SLOT_CREATE_SESSION = 7,
     SLOT_RUN = 9,
     SLOT_CREATE_SESSION_OPTIONS = 10,
+    SLOT_SET_OPTIMIZED_MODEL_FILE_PATH = 11,
     SLOT_SET_EXECUTION_MODE = 13,
+    SLOT_ENABLE_PROFILING = 14,
     SLOT_SET_GRAPH_OPTIMIZATION_LEVEL = 23,
     SLOT_SET_INTRA_OP_THREADS = 24,
     SLOT_SET_INTER_OP_THREADS = 25,
@@ -107,7 +109,9 @@ struct ort {
                        const ort_value *const *in, size_t nin, const char *const *out_names,
                        size_t nout, ort_value **out);
     ort_status *(*create_session_options)(ort_session_options **out);
+    ort_status *(*set_optimized_model_file_path)(ort_session_options *o, const char *path);
     ort_status *(*set_execution_mode)(ort_session_options *o, int mode);
+    ort_status *(*enable_profiling)(ort_session_options *o, const char *prefix);
     ort_status *(*set_graph_optimization_level)(ort_session_options *o, int level);
     ort_status *(*set_intra_op_threads)(ort_session_options *o, int n);
     ort_status *(*set_inter_op_threads)(ort_session_options *o, int n);
@@ -153,7 +157,9 @@ static void api_bind(struct ort *o, const ort_fn *table)
     BIND(create_session, SLOT_CREATE_SESSION);
     BIND(run, SLOT_RUN);
     BIND(create_session_options, SLOT_CREATE_SESSION_OPTIONS);
+    BIND(set_optimized_model_file_path, SLOT_SET_OPTIMIZED_MODEL_FILE_PATH);
     BIND(set_execution_mode, SLOT_SET_EXECUTION_MODE);
+    BIND(enable_profiling, SLOT_ENABLE_PROFILING);
     BIND(set_graph_optimization_level, SLOT_SET_GRAPH_OPTIMIZATION_LEVEL);
     BIND(set_intra_op_threads, SLOT_SET_INTRA_OP_THREADS);
     BIND(set_inter_op_threads, SLOT_SET_INTER_OP_THREADS);
@@ -204,6 +210,8 @@ struct run_args {
     int threads;
     int bench;
     int warmup;
+    const char *profile;   /* prefix of ONNX Runtime's JSON trace; NULL for none */
+    const char *optimized; /* where to save the graph ONNX Runtime runs; NULL for nowhere */
 };
 
 struct run_state {
@@ -237,6 +245,10 @@ static void usage_print(FILE *f)
                "      --bench N          time N runs after a warm-up; print median/p90/min\n"
                "                         latency and peak RSS\n"
                "      --warmup N         warm-up runs before timing (default: 5)\n"
+               "      --profile PREFIX   write ONNX Runtime's trace of every node's time to\n"
+               "                         PREFIX_<date>.json (for tests/bench/ort_profile.py)\n"
+               "      --save-optimized PATH  save the graph ONNX Runtime runs, after its\n"
+               "                         fusions, as an ONNX file\n"
                "  -h, --help             show this help\n"
                "Exit status: 0 on success, 1 on any error, 2 on bad usage.\n");
 }
@@ -252,7 +264,7 @@ static int count_parse(const char *s, int lo, int hi, int *out)
 
 static int args_parse(int argc, char **argv, struct run_args *a)
 {
-    enum { OPT_LIB = 256, OPT_BENCH, OPT_WARMUP };
+    enum { OPT_LIB = 256, OPT_BENCH, OPT_WARMUP, OPT_PROFILE, OPT_OPTIMIZED };
     static const struct option longopts[] = {
         { "lib", required_argument, NULL, OPT_LIB },
         { "threads", required_argument, NULL, 't' },
@@ -260,6 +272,8 @@ static int args_parse(int argc, char **argv, struct run_args *a)
         { "output-dir", required_argument, NULL, 'o' },
         { "bench", required_argument, NULL, OPT_BENCH },
         { "warmup", required_argument, NULL, OPT_WARMUP },
+        { "profile", required_argument, NULL, OPT_PROFILE },
+        { "save-optimized", required_argument, NULL, OPT_OPTIMIZED },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -285,6 +299,8 @@ static int args_parse(int argc, char **argv, struct run_args *a)
             a->inputs[a->ninputs++] = optarg;
             break;
         case 'o': a->output_dir = optarg; break;
+        case OPT_PROFILE: a->profile = optarg; break;
+        case OPT_OPTIMIZED: a->optimized = optarg; break;
         case OPT_BENCH:
         case OPT_WARMUP:
             if (count_parse(optarg, 0, 1000000, opt == OPT_BENCH ? &a->bench : &a->warmup) < 0) {
@@ -375,6 +391,11 @@ static int session_open(struct run_state *st, char *err, size_t errlen)
     ORT_TRY(o->set_execution_mode(st->opts, ORT_EXEC_SEQUENTIAL), "SetSessionExecutionMode");
     ORT_TRY(o->set_graph_optimization_level(st->opts, ORT_OPT_ENABLE_ALL),
             "SetSessionGraphOptimizationLevel");
+    if (st->args.optimized)
+        ORT_TRY(o->set_optimized_model_file_path(st->opts, st->args.optimized),
+                "SetOptimizedModelFilePath");
+    if (st->args.profile)
+        ORT_TRY(o->enable_profiling(st->opts, st->args.profile), "EnableProfiling");
     ORT_TRY(o->create_session(st->env, st->args.model, st->opts, &st->sess), "CreateSession");
     ORT_TRY(o->get_allocator_with_default_options(&st->alloc), "GetAllocatorWithDefaultOptions");
     ORT_TRY(o->create_cpu_memory_info(ORT_ARENA_ALLOCATOR, ORT_MEM_DEFAULT, &st->mem),
