@@ -14,6 +14,7 @@
  * cpu_depthwise*.c's; other ranks and non-constant weights stay on the
  * reference kernel. */
 #include "cpu.h"
+#include "cpu_conv.h"
 #include "cpu_sgemm.h"
 #include "cpu_winograd.h"
 
@@ -400,10 +401,24 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     k->uk = cpu_ukernel_get(m->be->isa);
     k->plain = k->kh == 1 && k->kw == 1 && k->sh == 1 && k->sw == 1 && k->pt == 0 && k->pl == 0 &&
                p->pads[2] == 0 && p->pads[3] == 0;
+    const size_t scratch_before = m->scratch_size;
+    conv_plan(m, k);
+    const struct cpu_conv_shape cs = { k->n,  k->c,  k->h,  k->w,       k->m,       k->oh,
+                                       k->ow, k->kh, k->kw, k->sh,      k->sw,      k->dh,
+                                       k->dw, k->pt, k->pl, p->pads[2], p->pads[3], k->group };
+    if ((k->mode == CONV_GEMM || (!k->plain && !k->a_off)) &&
+        cpu_conv_direct_fits(cpu_ukernel_get(m->be->isa), &cs)) {
+        /* no packing of the input at all (cpu_conv_direct.c) */
+        conv_kernel_free(k);
+        m->scratch_size = scratch_before;
+        int rc = cpu_conv_direct_prepare(m, s, &cs, m->slots[n->in[1]].data);
+        if (rc < 0) return rc;
+        cpu_const_drop(m, g, n->in[1]);
+        return 1;
+    }
     s->kdata = k;
     s->kdata_free = conv_kernel_free;
     s->run = conv_run;
-    conv_plan(m, k);
     int rc = conv_pack_weights(k, m->slots[n->in[1]].data);
     if (rc < 0) return rc;
     if (!k->plain && !k->a_off && k->ow < 32 && (k->mode == CONV_GEMM || k->ow % k->uk->mr)) {

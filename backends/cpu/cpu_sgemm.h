@@ -63,6 +63,13 @@ typedef void (*cpu_tile_fn)(int64_t kc, const float *a, const float *b, const st
 typedef void (*cpu_tile_ind_fn)(int64_t kc, const float *a, const int32_t *off, const float *b,
                                 const struct cpu_tile *t);
 
+/* The same, B read in place: its columns at step k start at b + boff[k]
+ * (a convolution's input, zero-padded and split by column phase, so that a
+ * tile's columns, outputs along one row, read consecutive floats at every
+ * tap: cpu_conv.c). */
+typedef void (*cpu_tile_bind_fn)(int64_t kc, const float *a, const float *b, const int32_t *boff,
+                                 const struct cpu_tile *t);
+
 /* y[j] = sum_k x[k] * B[k][j] (+ bias[j], act) for j < n, B given as packed
  * panels of nr columns (k-major, panel stride k*nr): a batch-1 fully
  * connected layer. */
@@ -76,8 +83,9 @@ struct cpu_ukernel {
     int kc_max;       /* deepest k block: an A panel of kc_max * mr floats stays in L1 */
     size_t l2_block;  /* bytes of a packed B block (kc x nc) kept hot in L2 */
     cpu_tile_fn tile;
-    cpu_tile_ind_fn tile_ind; /* NULL where the level has none */
-    cpu_gemv_fn gemv;         /* NULL in a level's extra shapes (cpu_ukernel_shapes) */
+    cpu_tile_ind_fn tile_ind;   /* NULL where the level has none */
+    cpu_tile_bind_fn tile_bind; /* NULL where the level has none */
+    cpu_gemv_fn gemv;           /* NULL in a level's extra shapes (cpu_ukernel_shapes) */
     /* run-time packing at this level (cpu_pack_kn, cpu_pack_conv below) */
     void (*pack_kn)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
                     float *dst);

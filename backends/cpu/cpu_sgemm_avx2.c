@@ -24,8 +24,10 @@ static __m256i edge_mask(int cols)
     return _mm256_loadu_si256((const __m256i *)(ramp + 8 - cols));
 }
 
-INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu_tile *t,
-                    const int nv)
+/* With boff, B is read in place: its columns at step k start at
+ * b + boff[k]. */
+INLINE void tile_nv(int64_t kc, const float *a, const float *b, const int32_t *boff,
+                    const struct cpu_tile *t, const int nv)
 {
     __m256 acc[MR][NVMAX];
 #pragma GCC unroll 6
@@ -39,9 +41,10 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
     for (int64_t k = 0; k < kc; k++) {
         if (k < pfn) _mm_prefetch(pf + 64 * k, _MM_HINT_T0);
         __m256 bv[NVMAX];
+        const float *bk = boff ? b + boff[k] : b;
 #pragma GCC unroll 2
         for (int v = 0; v < NVMAX; v++)
-            bv[v] = v < nv ? _mm256_loadu_ps(b + 8 * v) : _mm256_setzero_ps();
+            bv[v] = v < nv ? _mm256_loadu_ps(bk + 8 * v) : _mm256_setzero_ps();
 #pragma GCC unroll 6
         for (int i = 0; i < MR; i++) {
             const __m256 ai = _mm256_broadcast_ss(a + i);
@@ -50,7 +53,7 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
                 if (v < nv) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
         }
         a += MR;
-        b += ldb;
+        if (!boff) b += ldb;
     }
 
     const bool last = t->flags & CPU_TILE_LAST, add = t->flags & CPU_TILE_ACC;
@@ -97,9 +100,18 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const struct cpu
 static void tile(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
     if (t->nr > 8)
-        tile_nv(kc, a, b, t, 2);
+        tile_nv(kc, a, b, NULL, t, 2);
     else
-        tile_nv(kc, a, b, t, 1);
+        tile_nv(kc, a, b, NULL, t, 1);
+}
+
+static void tile_bind(int64_t kc, const float *a, const float *b, const int32_t *boff,
+                      const struct cpu_tile *t)
+{
+    if (t->nr > 8)
+        tile_nv(kc, a, b, boff, t, 2);
+    else
+        tile_nv(kc, a, b, boff, t, 1);
 }
 
 static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y, const float *bias,
@@ -148,6 +160,7 @@ const struct cpu_ukernel cpu_ukernel_avx2 = {
     .kc_max = 512,
     .l2_block = 384 * 1024,
     .tile = tile,
+    .tile_bind = tile_bind,
     .gemv = gemv,
     .pack_kn = cpu_pack_kn_avx2,
     .pack_conv = cpu_pack_conv_avx2,

@@ -26,9 +26,10 @@ static __mmask16 edge_mask(int cols)
 
 /* The register tile: mr rows, nv vectors of 16 columns (both constant
  * after inlining, so every acc[i][v] lives in a register). With off, A is
- * read in place: row i at step k is a[off[k] + i]. */
+ * read in place: row i at step k is a[off[k] + i]; with boff, B is: its
+ * columns at step k start at b + boff[k]. */
 INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float *b,
-                    const struct cpu_tile *t, const int mr, const int nv)
+                    const int32_t *boff, const struct cpu_tile *t, const int mr, const int nv)
 {
     __m512 acc[MR][NVMAX];
 #pragma GCC unroll 8
@@ -42,9 +43,10 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
     for (int64_t k = 0; k < kc; k++) {
         if (k < pfn) _mm_prefetch(pf + 64 * k, _MM_HINT_T0);
         __m512 bv[NVMAX];
+        const float *bk = boff ? b + boff[k] : b;
 #pragma GCC unroll 3
         for (int v = 0; v < NVMAX; v++)
-            bv[v] = v < nv ? _mm512_loadu_ps(b + 16 * v) : _mm512_setzero_ps();
+            bv[v] = v < nv ? _mm512_loadu_ps(bk + 16 * v) : _mm512_setzero_ps();
         const float *ak = off ? a + off[k] : a;
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
@@ -55,7 +57,7 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
                 if (v < nv) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
         if (!off) a += mr;
-        b += ldb;
+        if (!boff) b += ldb;
     }
 
     const bool last = t->flags & CPU_TILE_LAST, add = t->flags & CPU_TILE_ACC;
@@ -95,43 +97,54 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
 static void tile(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
     if (t->nr > 32)
-        tile_nv(kc, a, NULL, b, t, 8, 3);
+        tile_nv(kc, a, NULL, b, NULL, t, 8, 3);
     else if (t->nr > 16)
-        tile_nv(kc, a, NULL, b, t, 8, 2);
+        tile_nv(kc, a, NULL, b, NULL, t, 8, 2);
     else
-        tile_nv(kc, a, NULL, b, t, 8, 1);
+        tile_nv(kc, a, NULL, b, NULL, t, 8, 1);
 }
 
 static void tile_7x48(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
     if (t->nr > 32)
-        tile_nv(kc, a, NULL, b, t, 7, 3);
+        tile_nv(kc, a, NULL, b, NULL, t, 7, 3);
     else if (t->nr > 16)
-        tile_nv(kc, a, NULL, b, t, 7, 2);
+        tile_nv(kc, a, NULL, b, NULL, t, 7, 2);
     else
-        tile_nv(kc, a, NULL, b, t, 7, 1);
+        tile_nv(kc, a, NULL, b, NULL, t, 7, 1);
 }
 
 static void tile_ind(int64_t kc, const float *a, const int32_t *off, const float *b,
                      const struct cpu_tile *t)
 {
     if (t->nr > 32)
-        tile_nv(kc, a, off, b, t, 8, 3);
+        tile_nv(kc, a, off, b, NULL, t, 8, 3);
     else if (t->nr > 16)
-        tile_nv(kc, a, off, b, t, 8, 2);
+        tile_nv(kc, a, off, b, NULL, t, 8, 2);
     else
-        tile_nv(kc, a, off, b, t, 8, 1);
+        tile_nv(kc, a, off, b, NULL, t, 8, 1);
 }
 
 static void tile_ind_7x48(int64_t kc, const float *a, const int32_t *off, const float *b,
                           const struct cpu_tile *t)
 {
     if (t->nr > 32)
-        tile_nv(kc, a, off, b, t, 7, 3);
+        tile_nv(kc, a, off, b, NULL, t, 7, 3);
     else if (t->nr > 16)
-        tile_nv(kc, a, off, b, t, 7, 2);
+        tile_nv(kc, a, off, b, NULL, t, 7, 2);
     else
-        tile_nv(kc, a, off, b, t, 7, 1);
+        tile_nv(kc, a, off, b, NULL, t, 7, 1);
+}
+
+static void tile_bind(int64_t kc, const float *a, const float *b, const int32_t *boff,
+                      const struct cpu_tile *t)
+{
+    if (t->nr > 32)
+        tile_nv(kc, a, NULL, b, boff, t, 8, 3);
+    else if (t->nr > 16)
+        tile_nv(kc, a, NULL, b, boff, t, 8, 2);
+    else
+        tile_nv(kc, a, NULL, b, boff, t, 8, 1);
 }
 
 static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y, const float *bias,
@@ -178,6 +191,7 @@ const struct cpu_ukernel cpu_ukernel_avx512 = {
     .l2_block = 384 * 1024,
     .tile = tile,
     .tile_ind = tile_ind,
+    .tile_bind = tile_bind,
     .gemv = gemv,
     .pack_kn = cpu_pack_kn_avx512,
     .pack_conv = cpu_pack_conv_avx512,

@@ -153,9 +153,11 @@ static struct inferd_backend *backend_open(const char *isa, int threads)
 }
 
 /* Runs the case at every level and thread count; the kernel chosen must
- * start with kernel_prefix and end with the level's name. */
-static void check_case(build_fn build, const void *spec, const struct ir_act *act,
-                       const char *label, const char *kernel_prefix, double tol)
+ * contain generic_prefix at the generic level and simd_prefix at the others
+ * ("" for any kernel), and end with the level's name. */
+static void check_case_levels(build_fn build, const void *spec, const struct ir_act *act,
+                              const char *label, const char *generic_prefix,
+                              const char *simd_prefix, double tol)
 {
     int node;
     struct ir_graph *g = graph_make(build, spec, act, &node);
@@ -192,8 +194,7 @@ static void check_case(build_fn build, const void *spec, const struct ir_act *ac
 
             struct inferd_profile_row row;
             assert_int_equal(plugin.api->profile_get(m, &row, 1), 1);
-            char want_kernel[64];
-            snprintf(want_kernel, sizeof(want_kernel), "%s%s", kernel_prefix, isas[l]);
+            const char *kernel_prefix = l == 0 ? generic_prefix : simd_prefix;
             if (kernel_prefix[0] && !strstr(row.kernel, kernel_prefix))
                 fail_msg("%s (%s): kernel %s, expected %s...", label, isas[l], row.kernel,
                          kernel_prefix);
@@ -215,6 +216,12 @@ static void check_case(build_fn build, const void *spec, const struct ir_act *ac
     free(got);
     free(want);
     inputs_free(&ri);
+}
+
+static void check_case(build_fn build, const void *spec, const struct ir_act *act,
+                       const char *label, const char *kernel_prefix, double tol)
+{
+    check_case_levels(build, spec, act, label, kernel_prefix, kernel_prefix, tol);
 }
 
 static const struct ir_act acts[] = {
@@ -271,9 +278,38 @@ static void conv_check(const struct conv_spec *s, int act)
     /* Depthwise and narrow groups (up to 64 channels) are the direct kernels'
      * (cpu_depthwise*.c): checked here for values only. */
     bool direct = s->group > 1 && s->c / s->group <= 64;
-    bool wino = s->kh == 3 && s->kw == 3 && s->sh == 1 && s->sw == 1 && s->dh == 1 && s->dw == 1 &&
-                s->group == 1;
-    check_case(conv_build, s, &acts[act], label, direct ? "" : wino ? "conv_" : "conv_gemm", 1e-4);
+    check_case(conv_build, s, &acts[act], label, direct ? "" : "conv_", 1e-4);
+}
+
+/* Shallow products and 1x1 reductions read their input in place
+ * (cpu_conv_direct.c) at the SIMD levels: first layers (3 channels, 3x3 to
+ * 7x7, stride 2 and more), rows of 1 to 5 vectors and a ragged last one,
+ * uneven padding, dilation, groups, batches, a residual; 1x1 reductions over
+ * planes of whole vectors. */
+static void test_conv_direct(void **state)
+{
+    (void)state;
+    static const struct conv_spec cases[] = {
+        { 1, 3, 224, 224, 64, 7, 7, 2, 2, 1, 1, { 3, 3, 3, 3 }, 1, true },
+        { 1, 3, 64, 64, 32, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        { 2, 3, 41, 37, 24, 3, 3, 2, 2, 1, 1, { 0, 1, 1, 0 }, 1, false },
+        { 1, 3, 30, 100, 13, 5, 5, 3, 2, 1, 1, { 2, 2, 1, 0 }, 1, true },
+        { 1, 4, 20, 90, 17, 3, 3, 1, 1, 2, 2, { 2, 2, 2, 2 }, 1, true },
+        { 1, 6, 19, 35, 10, 3, 3, 1, 2, 1, 3, { 1, 3, 1, 3 }, 2, true },
+        { 1, 16, 27, 129, 9, 2, 2, 2, 2, 1, 1, { 0, 0, 1, 1 }, 1, true },
+        { 1, 64, 16, 16, 24, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 2, 40, 32, 32, 24, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false },
+        { 1, 600, 32, 32, 20, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true }, /* k > one block */
+        { 1, 160, 30, 32, 48, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 2, true },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct conv_spec *s = &cases[i];
+        struct ir_act act = acts[i % NACTS];
+        if (i % 3 == 1) act.sum = 3;
+        char label[96];
+        snprintf(label, sizeof(label), "direct conv case %zu act %d sum %d", i, act.kind, act.sum);
+        check_case_levels(conv_build, s, &act, label, "conv_gemm", "conv_direct", 1e-4);
+    }
 }
 
 /* 3x3 stride-1 layers with channels enough for Winograd F(4x4, 3x3): planes
@@ -561,7 +597,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_shapes),   cmocka_unit_test(test_conv_random),
         cmocka_unit_test(test_conv_winograd), cmocka_unit_test(test_conv_residual),
-        cmocka_unit_test(test_gemm),          cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_conv_direct),   cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_matmul),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

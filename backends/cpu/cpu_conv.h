@@ -1,0 +1,31 @@
+/* Convolution kernels on the packed GEMM that share a geometry: cpu_conv.c
+ * chooses among them, cpu_conv_direct.c is the one reading its input in
+ * place. */
+#ifndef INFERD_CPU_CONV_H
+#define INFERD_CPU_CONV_H
+
+#include "cpu.h"
+#include "cpu_sgemm.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A 2-D convolution, NCHW, weights [m][c/group][kh][kw]. */
+struct cpu_conv_shape {
+    int64_t n, c, h, w; /* input */
+    int64_t m, oh, ow;  /* output */
+    int64_t kh, kw, sh, sw, dh, dw;
+    int64_t pt, pl, pb, pr; /* padding: top, left, bottom, right */
+    int64_t group;
+};
+
+/* Whether cpu_conv_direct_prepare can take the convolution at the level
+ * whose main micro-kernel is uk. */
+bool cpu_conv_direct_fits(const struct cpu_ukernel *uk, const struct cpu_conv_shape *cs);
+
+/* Sets up step s to run the convolution with B read in place; w is the
+ * weights, packed here. Returns 1, or -ENOMEM. */
+int cpu_conv_direct_prepare(struct cpu_model *m, struct cpu_step *s,
+                            const struct cpu_conv_shape *cs, const float *w);
+
+#endif

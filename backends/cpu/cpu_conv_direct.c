@@ -1,0 +1,305 @@
+/* 2-D convolution on the packed GEMM with B read in place (cpu_conv.h):
+ * Y[m][oy*ow+ox] = W[m][(c,ki,kj)] . X_col[(c,ki,kj)][oy*ow+ox], as in
+ * cpu_conv.c, but the im2col blocks are never packed. The input is copied
+ * once, zero-padded and split by column phase (stride sw: column x goes to
+ * phase x % sw at x / sw), into xq[c][y][phase][wq]. Then at every tap
+ * (c, ki, kj) the outputs ox0 .. ox0+47 of output row oy read consecutive
+ * floats of xq: a register tile's B row at step k is xq + base(oy, ox0) +
+ * boff[k], and the micro-kernel loads it as vectors (uk->tile_bind).
+ *
+ * That drops the packing pass, which for the first layer of a network (3
+ * input channels, K = 27 or 147, 112x112 outputs) costs as much as the
+ * arithmetic: the stride-2 gather of cpu_pack_conv is a scalar loop, the
+ * phase split here is a copy. A 1x1 stride-1 convolution without padding
+ * reads its input itself, with no copy at all, the plane taken as one row.
+ *
+ * Tiles never cross an output row (plain convolutions aside), so a row of
+ * ow outputs runs ceil(ow / 16) vectors: full on 112 or 224-wide planes,
+ * 7/8 on 56 or 28. Work is split over the threads by tiles; each thread runs
+ * its tiles in bands whose input stays in L2 while every panel of weights
+ * (in L1) sweeps them. */
+#include "cpu_conv.h"
+
+#include "cpu_sgemm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+struct conv_direct {
+    struct cpu_conv_shape cs;
+    int64_t cg, mg, k; /* per group: input, output channels; GEMM depth */
+    bool plain;        /* 1x1, stride 1, no padding: B is the input itself */
+    const struct cpu_ukernel *uk;
+    float *wp; /* packed weights (A panels of mr rows), wp_group floats per group */
+    size_t wp_group;
+    int64_t kc;       /* k block depth of wp's layout */
+    int32_t *boff;    /* per k: offset from a tile's base into xq */
+    int64_t hq, wq;   /* xq: rows (padded input rows needed), floats per phase row */
+    int64_t row_q;    /* floats per padded input row: sw * wq */
+    int64_t plane_q;  /* floats per channel: hq * row_q */
+    int64_t rows, ow; /* output rows and their length as tiles see them */
+    int64_t nvec;     /* 16-float vectors per row */
+    int64_t ntx;      /* tiles per output row: the vectors shared out evenly */
+    int64_t band;     /* tiles per band */
+    int threads;
+};
+
+static void conv_direct_free(void *p)
+{
+    struct conv_direct *d = p;
+    if (!d) return;
+    ir_free(d->wp);
+    free(d->boff);
+    free(d);
+}
+
+static int64_t imin(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+bool cpu_conv_direct_fits(const struct cpu_ukernel *uk, const struct cpu_conv_shape *cs)
+{
+    if (!uk->tile_bind) return false;
+    const bool plain = cs->kh == 1 && cs->kw == 1 && cs->sh == 1 && cs->sw == 1 && cs->pt == 0 &&
+                       cs->pl == 0 && cs->pb == 0 && cs->pr == 0;
+    /* in place, the last channel's last tile reads whole vectors: only up
+     * to the end of the plane */
+    const int64_t k = cs->c / cs->group * cs->kh * cs->kw, mg = cs->m / cs->group;
+    /* Measured on the zoo: B in place beats B packed when each of its rows
+     * is used by few A panels (fewer outputs than inputs: the packing is
+     * then a large share of the work), and on shallow products (a network's
+     * first layer); deeper, the in-place rows are too many streams for the
+     * prefetchers and the packed blocks win. */
+    if (plain) return k > mg && (cs->oh * cs->ow) % 16 == 0 && cs->c * cs->h * cs->w <= INT32_MAX;
+    /* a strided 1x1 would copy whole planes to read a quarter of them */
+    if ((cs->kh == 1 && cs->kw == 1) || k > 256) return false;
+    const int64_t owr = ceil_div(cs->ow, 16) * 16;
+    const int64_t wq = owr + (cs->kw - 1) * cs->dw / cs->sw + 1;
+    const int64_t hq = (cs->oh - 1) * cs->sh + (cs->kh - 1) * cs->dh + 1;
+    return cs->c * hq * cs->sw * wq <= INT32_MAX;
+}
+
+/* The padded, phase-split input: a share of the channels. */
+struct split_job {
+    const struct conv_direct *d;
+    const float *x;
+    float *xq;
+};
+
+/* dst[q] = src[2q] for q < n: the column phase of a stride-2 layer. The
+ * compiler leaves the strided loop scalar; SSE2 is in every x86-64. */
+static void copy_even(float *dst, const float *src, int64_t n)
+{
+    int64_t q = 0;
+#if defined(__SSE2__)
+    /* src[2q + 1] of the last pair may lie past the row: stop a pair early */
+    for (; q + 4 < n; q += 4) {
+        const __m128 a = _mm_loadu_ps(src + 2 * q), b = _mm_loadu_ps(src + 2 * q + 4);
+        _mm_storeu_ps(dst + q, _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
+    }
+#endif
+    for (; q < n; q++) dst[q] = src[2 * q];
+}
+
+/* A share of the rows (channel, padded row) of xq. */
+static void conv_direct_split_task(void *arg, int task, int ntasks)
+{
+    const struct split_job *j = arg;
+    const struct conv_direct *d = j->d;
+    const struct cpu_conv_shape *cs = &d->cs;
+    const int64_t nrows = cs->c * d->hq;
+    const int64_t r0 = nrows * task / ntasks, r1 = nrows * (task + 1) / ntasks;
+    const int64_t sw = cs->sw, wq = d->wq;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t c = r / d->hq, y = r % d->hq;
+        float *row = j->xq + c * d->plane_q + y * d->row_q;
+        const int64_t iy = y - cs->pt;
+        if (iy < 0 || iy >= cs->h) {
+            memset(row, 0, sizeof(float) * (size_t)d->row_q);
+            continue;
+        }
+        const float *src = j->x + (c * cs->h + iy) * cs->w;
+        for (int64_t ph = 0; ph < sw; ph++) {
+            /* q holds padded column q * sw + ph, input column q * sw + ph - pl:
+             * zeros, then [lo, hi) from the input, then zeros */
+            float *dst = row + ph * wq;
+            const int64_t first = cs->pl - ph; /* input column 0 at q * sw == first */
+            int64_t lo = first <= 0 ? 0 : (first + sw - 1) / sw;
+            int64_t hi = (cs->w + cs->pl - ph + sw - 1) / sw;
+            if (lo > wq) lo = wq;
+            if (hi > wq) hi = wq;
+            if (hi < lo) hi = lo;
+            memset(dst, 0, sizeof(float) * (size_t)lo);
+            const float *s = src + lo * sw + ph - cs->pl;
+            if (sw == 1)
+                memcpy(dst + lo, s, sizeof(float) * (size_t)(hi - lo));
+            else if (sw == 2)
+                copy_even(dst + lo, s, hi - lo);
+            else
+                for (int64_t q = 0; q < hi - lo; q++) dst[lo + q] = s[q * sw];
+            memset(dst + hi, 0, sizeof(float) * (size_t)(wq - hi));
+        }
+    }
+}
+
+struct direct_job {
+    const struct conv_direct *d;
+    const float *xq; /* the group's first channel of B */
+    const float *wp; /* the group's packed weights */
+    const float *bias, *res;
+    float *y;
+    const struct ir_act *act;
+};
+
+static void conv_direct_task(void *arg, int task, int ntasks)
+{
+    const struct direct_job *j = arg;
+    const struct conv_direct *d = j->d;
+    const struct cpu_ukernel *uk = d->uk;
+    const int mr = uk->mr;
+    const int64_t ntiles = d->rows * d->ntx;
+    const int64_t t0 = ntiles * task / ntasks, t1 = ntiles * (task + 1) / ntasks;
+    const int64_t plane = d->cs.oh * d->cs.ow, mpad = ceil_div(d->mg, mr) * mr;
+    const int64_t npm = mpad / mr;
+    const int64_t in_row = d->plain ? 0 : d->cs.sh * d->row_q;
+    struct cpu_tile t = { .ldc = plane, .ldres = plane, .act = j->act, .pf_lines = 0 };
+    for (int64_t b0 = t0; b0 < t1; b0 += d->band) {
+        const int64_t b1 = imin(b0 + d->band, t1);
+        for (int64_t k0 = 0; k0 < d->k; k0 += d->kc) {
+            const int64_t kb = imin(d->kc, d->k - k0);
+            t.flags = (k0 > 0 ? CPU_TILE_ACC : 0) | (k0 + kb >= d->k ? CPU_TILE_LAST : 0);
+            for (int64_t p = 0; p < npm; p++) {
+                const int64_t i0 = p * mr;
+                const float *ap = j->wp + k0 * mpad + p * kb * mr;
+                t.mr = (int)imin(mr, d->mg - i0);
+                t.bias_row = j->bias ? j->bias + i0 : NULL;
+                for (int64_t ti = b0; ti < b1; ti++) {
+                    const int64_t oy = ti / d->ntx, tx = ti % d->ntx;
+                    const int64_t ox0 = d->nvec * tx / d->ntx * 16;
+                    const int64_t ox1 = imin(d->nvec * (tx + 1) / d->ntx * 16, d->ow);
+                    const int64_t col = oy * d->ow + ox0;
+                    t.nr = (int)(ox1 - ox0);
+                    t.c = j->y + i0 * plane + col;
+                    t.res = j->res ? j->res + i0 * plane + col : NULL;
+                    const float *bp = d->plain ? j->xq + col : j->xq + oy * in_row + ox0;
+                    uk->tile_bind(kb, ap, bp, d->boff + k0, &t);
+                }
+            }
+        }
+    }
+}
+
+static int conv_direct_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
+{
+    const struct conv_direct *d = s->kdata;
+    const struct cpu_conv_shape *cs = &d->cs;
+    const float *in = x->ptr[s->in[0]];
+    const float *bias = s->nin > 2 && s->in[2] >= 0 ? x->ptr[s->in[2]] : NULL;
+    const float *res = s->act.sum > 0 ? x->ptr[s->in[s->act.sum]] : NULL;
+    float *out = x->ptr[s->out[0]];
+    const int64_t plane = cs->oh * cs->ow, in_plane = cs->h * cs->w;
+    (void)m;
+    for (int64_t b = 0; b < cs->n; b++) {
+        const float *xb = in + b * cs->c * in_plane;
+        const float *xq = xb;
+        int64_t gstride = d->cg * in_plane;
+        if (!d->plain) {
+            struct split_job sj = { d, xb, x->scratch };
+            cpu_pool_run(x->pool, conv_direct_split_task, &sj, d->threads);
+            xq = x->scratch;
+            gstride = d->cg * d->plane_q;
+        }
+        for (int64_t g = 0; g < cs->group; g++) {
+            struct direct_job j = {
+                .d = d,
+                .xq = xq + g * gstride,
+                .wp = d->wp + (size_t)g * d->wp_group,
+                .bias = bias ? bias + g * d->mg : NULL,
+                .res = res ? res + (b * cs->m + g * d->mg) * plane : NULL,
+                .y = out + (b * cs->m + g * d->mg) * plane,
+                .act = &s->act,
+            };
+            cpu_pool_run(x->pool, conv_direct_task, &j, d->threads);
+        }
+    }
+    return 0;
+}
+
+int cpu_conv_direct_prepare(struct cpu_model *m, struct cpu_step *s,
+                            const struct cpu_conv_shape *cs, const float *w)
+{
+    struct conv_direct *d = calloc(1, sizeof(*d));
+    if (!d) return -ENOMEM;
+    d->cs = *cs;
+    d->cg = cs->c / cs->group;
+    d->mg = cs->m / cs->group;
+    d->k = d->cg * cs->kh * cs->kw;
+    d->uk = cpu_ukernel_get(m->be->isa);
+    d->plain = cs->kh == 1 && cs->kw == 1 && cs->sh == 1 && cs->sw == 1 && cs->pt == 0 &&
+               cs->pl == 0 && cs->pb == 0 && cs->pr == 0;
+    const int64_t plane = cs->oh * cs->ow;
+    const int nr = d->uk->nr;
+    if (d->plain) {
+        d->rows = 1;
+        d->ow = plane;
+        d->plane_q = cs->h * cs->w;
+    } else {
+        d->rows = cs->oh;
+        d->ow = cs->ow;
+        d->wq = ceil_div(cs->ow, 16) * 16 + (cs->kw - 1) * cs->dw / cs->sw + 1;
+        d->hq = (cs->oh - 1) * cs->sh + (cs->kh - 1) * cs->dh + 1;
+        d->row_q = cs->sw * d->wq;
+        d->plane_q = d->hq * d->row_q;
+    }
+    /* 112 columns run as 32 + 32 + 48, not 48 + 48 + 16: a one-vector tile
+     * does as many broadcasts as multiplies */
+    d->nvec = ceil_div(d->ow, 16);
+    d->ntx = ceil_div(d->nvec * 16, nr);
+    d->kc = cpu_sgemm_kc(d->uk, plane, d->k);
+    /* a band's B at one k block, as if packed, fills the L2 share a packed
+     * B block would */
+    d->band = (int64_t)d->uk->l2_block / (int64_t)sizeof(float) / (d->kc * nr);
+    if (d->band < 1) d->band = 1;
+    d->threads = cpu_sgemm_threads(d->mg, plane, d->k, m->be->threads);
+    if (d->threads > d->rows * d->ntx) d->threads = (int)(d->rows * d->ntx);
+
+    s->kdata = d;
+    s->kdata_free = conv_direct_free;
+    s->run = conv_direct_run;
+    d->boff = malloc(sizeof(int32_t) * (size_t)d->k);
+    if (!d->boff) return -ENOMEM;
+    const int64_t taps = cs->kh * cs->kw;
+    for (int64_t i = 0; i < d->k; i++) {
+        const int64_t c = i / taps, r = i % taps, ki = r / cs->kw, kj = r % cs->kw;
+        const int64_t xoff = kj * cs->dw;
+        d->boff[i] = (int32_t)(c * d->plane_q + ki * cs->dh * d->row_q + (xoff % cs->sw) * d->wq +
+                               xoff / cs->sw);
+    }
+    d->wp_group = cpu_pack_size(d->k, d->mg, d->uk->mr);
+    d->wp = ir_alloc(sizeof(float) * d->wp_group * (size_t)cs->group);
+    if (!d->wp) return -ENOMEM;
+    for (int64_t g = 0; g < cs->group; g++) {
+        struct cpu_pack_mat mat = { w + g * d->mg * d->k, d->k, 1.0f };
+        cpu_pack_blocked(cpu_pack_nk, &mat, d->k, d->mg, d->uk->mr, d->kc,
+                         d->wp + (size_t)g * d->wp_group);
+    }
+    if (!d->plain) {
+        const size_t need = sizeof(float) * (size_t)(cs->c * d->plane_q);
+        if (need > m->scratch_size) m->scratch_size = need;
+    }
+    static const char *const names[] = { "conv_direct_generic", "conv_direct_avx2",
+                                         "conv_direct_avx512" };
+    s->kernel = names[d->uk->isa];
+    s->fuses_sum = true;
+    return 1;
+}
