@@ -5,7 +5,6 @@
 #include "inferd_error.h"
 #include "plan.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,11 +63,6 @@ static int cpu_open(const struct inferd_kv *opts, struct inferd_backend **out, c
             return rc;
         }
     }
-    /* OpenBLAS serves only a matrix-vector product with a variable matrix
-     * (cpu_gemm.c), which is memory-bound. Its own worker threads spin in
-     * sched_yield after each call and would share our pool's CPUs, so it
-     * keeps to the caller's thread; the process-wide count is all it has. */
-    openblas_set_num_threads(1);
     *out = (struct inferd_backend *)be;
     return 0;
 }

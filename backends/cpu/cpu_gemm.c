@@ -9,17 +9,18 @@
  * one row would leave all but one row of the register tile idle.
  *
  * Products whose B is not constant pack both operands at run time; MatMul
- * with a run-time B and a single row stays on OpenBLAS sgemv, which streams B
- * as stored. */
+ * with a run-time B and a single row streams B as stored (gemv_rows). */
 #include "cpu.h"
 #include "cpu_sgemm.h"
 
 #include "ops_nn.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static const char *const gemv_names[3] = { "gemv_generic", "gemv_avx2", "gemv_avx512" };
 static const char *const packed_names[3] = { "sgemm_generic", "sgemm_avx2", "sgemm_avx512" };
@@ -230,6 +231,33 @@ static void matmul_kernel_free(void *p)
     free(k);
 }
 
+/* y = x B for a row x of k and B stored [k][n]: memory-bound, so B is read
+ * once, as stored, a block of columns at a time (that block of y stays in
+ * L1 while every row of B adds to it). The compiler leaves the loop scalar
+ * at -O2; SSE2 is in every x86-64 and enough to keep up with memory. */
+static void gemv_rows(const float *restrict x, const float *restrict b, int64_t k, int64_t n,
+                      float *restrict y)
+{
+    enum { BLOCK = 2048 };
+    for (int64_t j0 = 0; j0 < n; j0 += BLOCK) {
+        const int64_t nj = n - j0 < BLOCK ? n - j0 : BLOCK;
+        float *restrict yj = y + j0;
+        memset(yj, 0, sizeof(float) * (size_t)nj);
+        for (int64_t kk = 0; kk < k; kk++) {
+            const float xk = x[kk];
+            const float *restrict bk = b + kk * n + j0;
+            int64_t j = 0;
+#if defined(__SSE2__)
+            const __m128 xv = _mm_set1_ps(xk);
+            for (; j + 4 <= nj; j += 4)
+                _mm_storeu_ps(
+                    yj + j, _mm_add_ps(_mm_loadu_ps(yj + j), _mm_mul_ps(xv, _mm_loadu_ps(bk + j))));
+#endif
+            for (; j < nj; j++) yj[j] += xk * bk[j];
+        }
+    }
+}
+
 static int matmul_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
 {
     const struct matmul_kernel *k = s->kdata;
@@ -256,8 +284,7 @@ static int matmul_run(const struct cpu_model *m, const struct cpu_step *s, struc
             continue;
         }
         if (p->m == 1) {
-            cblas_sgemv(CblasRowMajor, CblasTrans, (int)p->k, (int)p->n, 1.0f, b + boff, (int)p->n,
-                        a + aoff, 1, 0.0f, yb, 1);
+            gemv_rows(a + aoff, b + boff, p->k, p->n, yb);
             if (s->act.kind != IR_ACT_NONE) ir_act_apply(&s->act, yb, (size_t)p->n);
             continue;
         }
@@ -290,7 +317,6 @@ int cpu_matmul_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
     (void)err, (void)errlen;
     if (!p || g->values[n->in[0]].dtype != IR_DT_F32 || p->m <= 0 || p->n <= 0 || p->k <= 0)
         return 0;
-    if (p->m > INT32_MAX || p->n > INT32_MAX || p->k > INT32_MAX) return 0; /* sgemv's ints */
     struct matmul_kernel *k = calloc(1, sizeof(*k));
     if (!k) return -ENOMEM;
     s->kdata = k;
@@ -316,7 +342,7 @@ int cpu_matmul_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
         k->threads = gemv_threads(p->n, p->k, m->be->threads);
         s->kernel = gemv_names[uk->isa];
     } else if (p->m == 1) {
-        s->kernel = "openblas_sgemv";
+        s->kernel = "gemv_rows";
     } else {
         k->threads = cpu_sgemm_threads(p->m, p->n, p->k, m->be->threads);
         k->b_off = (cpu_pack_size(p->k, p->m, uk->mr) + 15) / 16 * 16;
