@@ -47,6 +47,9 @@ bool cpu_winograd_fits(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t d
     return kh == 3 && kw == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && group == 1;
 }
 
+/* V and M of one chunk of a band (wino_band_task): half of a 1 MiB L2. */
+#define WINO_CHUNK_BYTES (512 * 1024)
+
 struct wino_kernel {
     struct cpu_wino_conv cv;
     const struct cpu_ukernel *uk;
@@ -56,7 +59,8 @@ struct wino_kernel {
     int64_t kc;                             /* U's k blocks (cpu_sgemm_kc over all tiles) */
     int64_t tpad;                           /* tiles rounded up to whole vectors (wino_buf) */
     size_t v_off, m_off, tmp_off, tmp_size; /* scratch layout, floats */
-    int64_t band_tpad;                      /* bands: tiles of the largest, rounded up */
+    int64_t chunk_rows;                     /* bands: tile rows a band runs at a time */
+    int64_t band_tpad;                      /* bands: tiles of a chunk, rounded up */
     size_t band_size;                       /* bands: floats of scratch each */
     int threads;
     bool bands; /* threads take bands of tile rows through all phases */
@@ -243,23 +247,28 @@ static void wino_output_task(void *arg, int task, int ntasks)
 }
 
 /* A band of tile rows per thread, through all three phases in a buffer of
- * its own: one hand-off, and no cache line of V or M shared between threads. */
+ * its own: one hand-off, and no cache line of V or M shared between threads.
+ * The band goes in chunks of chunk_rows tile rows, so that a chunk's V and
+ * M stay in L2 from the transform that writes them to the one that reads
+ * them. */
 static void wino_band_task(void *arg, int task, int ntasks)
 {
     const struct wino_job *j = arg;
     const struct wino_kernel *k = j->k;
     const struct cpu_wino_plane *p = &k->cv.plane;
     const int64_t ty0 = p->th * task / ntasks, ty1 = p->th * (task + 1) / ntasks;
-    if (ty1 <= ty0) return;
-    struct wino_buf b;
-    wino_buf_layout(&b, k->cv.c, k->cv.m, ty0, ty1, p->tw, k->band_tpad);
     float *base = j->scratch + (size_t)task * k->band_size;
-    b.v = base;
-    b.m = base + 36 * (size_t)k->cv.c * (size_t)k->band_tpad;
-    float *tmp = b.m + 36 * (size_t)k->cv.m * (size_t)k->band_tpad;
-    for (int64_t c = 0; c < k->cv.c; c++) wino_input_channel(j, &b, c, tmp);
-    for (int xi = 0; xi < 36; xi++) wino_gemm(j, &b, xi);
-    for (int64_t o = 0; o < k->cv.m; o++) wino_output_channel(j, &b, o);
+    for (int64_t cy = ty0; cy < ty1; cy += k->chunk_rows) {
+        const int64_t cy1 = cy + k->chunk_rows < ty1 ? cy + k->chunk_rows : ty1;
+        struct wino_buf b;
+        wino_buf_layout(&b, k->cv.c, k->cv.m, cy, cy1, p->tw, k->band_tpad);
+        b.v = base;
+        b.m = base + 36 * (size_t)k->cv.c * (size_t)k->band_tpad;
+        float *tmp = b.m + 36 * (size_t)k->cv.m * (size_t)k->band_tpad;
+        for (int64_t c = 0; c < k->cv.c; c++) wino_input_channel(j, &b, c, tmp);
+        for (int xi = 0; xi < 36; xi++) wino_gemm(j, &b, xi);
+        for (int64_t o = 0; o < k->cv.m; o++) wino_output_channel(j, &b, o);
+    }
 }
 
 static int wino_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
@@ -342,14 +351,26 @@ int cpu_winograd_prepare(struct cpu_model *m, struct cpu_step *s, const struct c
     double flops = 2.0 * 36.0 * (double)(cv->m * cv->c * tiles);
     /* Bands of tile rows when each thread gets 32 tiles or more (a product
      * over fewer leaves vector lanes idle): one hand-off to the helpers per
-     * run, else three (cpu_sgemm_threads). */
+     * run, else three (cpu_sgemm_threads). A band runs in chunks of tile
+     * rows whose V and M fit half of L2, but of 32 tiles at least. */
     const int t = m->be->threads;
-    k->bands = t > 1 && tiles / t >= 32 && flops > 1e6;
+    k->bands = tiles / t >= 32 && (t == 1 || flops > 1e6);
     k->threads = k->bands || flops > 3e6 ? t : 1;
+    if (k->bands) {
+        const int64_t row_bytes = 36 * (cv->c + cv->m) * p->tw * (int64_t)sizeof(float);
+        const int64_t band_rows = (p->th + t - 1) / t;
+        int64_t rows = (int64_t)(WINO_CHUNK_BYTES / row_bytes);
+        const int64_t min_rows = (32 + p->tw - 1) / p->tw;
+        if (rows < min_rows) rows = min_rows;
+        if (rows > band_rows) rows = band_rows;
+        /* equal chunks: 7 rows run as 4 + 3, not 6 + 1 */
+        const int64_t nchunks = (band_rows + rows - 1) / rows;
+        k->chunk_rows = (band_rows + nchunks - 1) / nchunks;
+    }
     const size_t tmp = (cpu_wino_tmp_floats(p) + 15) / 16 * 16;
     size_t need;
     if (k->bands) {
-        k->band_tpad = ((p->th + t - 1) / t * p->tw + 15) / 16 * 16;
+        k->band_tpad = (k->chunk_rows * p->tw + 15) / 16 * 16;
         k->band_size = 36 * (size_t)(cv->c + cv->m) * (size_t)k->band_tpad + tmp;
         need = k->band_size * (size_t)t;
     } else {
