@@ -15,6 +15,7 @@
  * reference kernel. */
 #include "cpu.h"
 #include "cpu_conv.h"
+#include "cpu_eltwise.h"
 #include "cpu_sgemm.h"
 #include "cpu_winograd.h"
 
@@ -77,18 +78,6 @@ static void conv_source(const struct conv_kernel *k, const float *xg, struct cpu
     *src = cv;
 }
 
-/* t is [rows][cols]; y is [cols][rows]: columns [j0, j1) of t. Blocks keep
- * both sides in cache. */
-static void transpose_out(const float *t, int64_t rows, int64_t cols, int64_t j0, int64_t j1,
-                          float *y)
-{
-    for (int64_t i0 = 0; i0 < rows; i0 += 16)
-        for (int64_t jb = j0; jb < j1; jb += 16)
-            for (int64_t j = jb; j < jb + 16 && j < j1; j++)
-                for (int64_t i = i0; i < i0 + 16 && i < rows; i++)
-                    y[j * rows + i] = t[i * cols + j];
-}
-
 /* The steps around the transposed product, split over the threads as the
  * product is: what one thread did alone took a tenth of the layer, more on
  * two threads than on one as the product halves. */
@@ -136,10 +125,19 @@ static void conv_finish_task(void *arg, int task, int ntasks)
     const int64_t c0 = nb * task / ntasks * 16, c1 = nb * (task + 1) / ntasks * 16;
     const int64_t end = c1 < k->mg ? c1 : k->mg;
     if (end <= c0) return;
-    transpose_out(j->yt, plane, k->mg, c0, end, j->yg);
-    if (j->rg)
-        cpu_epilogue(j->m->be->isa, j->yg + c0 * plane, j->rg + c0 * plane, NULL, end - c0, plane,
+    const struct cpu_vec *vec = cpu_vec_get(j->m->be->isa);
+    if (!j->rg) {
+        vec->transpose(j->yt, plane, k->mg, c0, end, j->yg);
+        return;
+    }
+    /* 8 channels at a time, their residual sum and activation while the
+     * rows just written are still in L1 */
+    for (int64_t c = c0; c < end; c += 8) {
+        const int64_t ce = c + 8 < end ? c + 8 : end;
+        vec->transpose(j->yt, plane, k->mg, c, ce, j->yg);
+        cpu_epilogue(j->m->be->isa, j->yg + c * plane, j->rg + c * plane, NULL, ce - c, plane,
                      &j->s->act);
+    }
 }
 
 static void conv_finish_t(const struct cpu_model *m, const struct conv_kernel *k,

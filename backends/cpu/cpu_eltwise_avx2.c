@@ -156,6 +156,39 @@ static float max(const float *x, int64_t n)
     return m;
 }
 
+void cpu_transpose_avx2(const float *t, int64_t rows, int64_t cols, int64_t j0, int64_t j1,
+                        float *y)
+{
+    int64_t i = 0;
+    for (; i + 8 <= rows; i += 8) {
+        int64_t j = j0;
+        for (; j + 8 <= j1; j += 8) {
+            __m256 r[8], u[8], s[8];
+            for (int k = 0; k < 8; k++) r[k] = _mm256_loadu_ps(t + (i + k) * cols + j);
+            for (int k = 0; k < 8; k += 2) {
+                u[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+                u[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+            }
+            for (int k = 0; k < 8; k += 4) {
+                s[k] = _mm256_shuffle_ps(u[k], u[k + 2], 0x44);
+                s[k + 1] = _mm256_shuffle_ps(u[k], u[k + 2], 0xee);
+                s[k + 2] = _mm256_shuffle_ps(u[k + 1], u[k + 3], 0x44);
+                s[k + 3] = _mm256_shuffle_ps(u[k + 1], u[k + 3], 0xee);
+            }
+            for (int k = 0; k < 4; k++) {
+                _mm256_storeu_ps(y + (j + k) * rows + i,
+                                 _mm256_permute2f128_ps(s[k], s[k + 4], 0x20));
+                _mm256_storeu_ps(y + (j + k + 4) * rows + i,
+                                 _mm256_permute2f128_ps(s[k], s[k + 4], 0x31));
+            }
+        }
+        for (; j < j1; j++)
+            for (int k = 0; k < 8; k++) y[j * rows + i + k] = t[(i + k) * cols + j];
+    }
+    for (; i < rows; i++)
+        for (int64_t j = j0; j < j1; j++) y[j * rows + i] = t[i * cols + j];
+}
+
 const struct cpu_vec cpu_vec_avx2 = {
     .level = CPU_ISA_AVX2,
     .epilogue = epilogue,
@@ -167,4 +200,5 @@ const struct cpu_vec cpu_vec_avx2 = {
     .window = cpu_window_avx2,
     .gconv_block = 8,
     .gconv = cpu_gconv_avx2,
+    .transpose = cpu_transpose_avx2,
 };

@@ -187,4 +187,5 @@ const struct cpu_vec cpu_vec_avx512 = {
     .window_block = cpu_window_block_avx512,
     .gconv_block = 16,
     .gconv = cpu_gconv_avx512,
+    .transpose = cpu_transpose_avx2,
 };
