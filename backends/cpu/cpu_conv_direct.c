@@ -268,7 +268,7 @@ int cpu_conv_direct_prepare(struct cpu_model *m, struct cpu_step *s,
     d->kc = cpu_sgemm_kc(d->uk, plane, d->k);
     /* a band's B at one k block, as if packed, fills the L2 share a packed
      * B block would */
-    d->band = (int64_t)d->uk->l2_block / (int64_t)sizeof(float) / (d->kc * nr);
+    d->band = (int64_t)cpu_sgemm_l2_block(d->uk) / (int64_t)sizeof(float) / (d->kc * nr);
     if (d->band < 1) d->band = 1;
     d->threads = cpu_sgemm_threads(d->mg, plane, d->k, m->be->threads);
     if (d->threads > d->rows * d->ntx) d->threads = (int)(d->rows * d->ntx);

@@ -1,9 +1,11 @@
 #include "cpu_isa.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -53,6 +55,21 @@ const char *cpu_isa_name(int isa)
     case CPU_ISA_AVX512: return "avx512";
     default: return "generic";
     }
+}
+
+size_t cpu_cache_l2_bytes(void)
+{
+    static _Atomic size_t cached; /* every thread computes the same value */
+    size_t bytes = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (!bytes) {
+        long v = -1;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+        v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+        bytes = v >= 64 * 1024 ? (size_t)v : 512 * 1024;
+        atomic_store_explicit(&cached, bytes, memory_order_relaxed);
+    }
+    return bytes;
 }
 
 int cpu_isa_default(void)

@@ -10,6 +10,8 @@
 #ifndef INFERD_CPU_ISA_H
 #define INFERD_CPU_ISA_H
 
+#include <stddef.h>
+
 enum cpu_isa {
     CPU_ISA_GENERIC = 0, /* portable C (the compiler may still use SSE2) */
     CPU_ISA_AVX2 = 1,    /* AVX2 + FMA */
@@ -23,5 +25,9 @@ int cpu_isa_parse(const char *name);
 const char *cpu_isa_name(int isa);
 /* The level kernels use: detect(), lowered by $INFERD_CPU_ISA when set. */
 int cpu_isa_default(void);
+
+/* Bytes of one core's L2 cache as the C library reports it; 512 KiB when it
+ * reports nothing (the smallest L2 of the x86-64 cores with AVX2). */
+size_t cpu_cache_l2_bytes(void);
 
 #endif

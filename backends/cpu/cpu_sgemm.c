@@ -149,11 +149,21 @@ static int64_t ceil_div(int64_t a, int64_t b)
  * of that size. Every column block reads all of A again, so when the columns
  * fit the budget at a depth still worth a k block (128), the blocks get
  * shallower instead. */
+size_t cpu_sgemm_l2_block(const struct cpu_ukernel *uk)
+{
+    /* L2 holds the block being swept, the next one arriving (prefetched
+     * during the sweep), A's panels and the C tiles: a block of a fifth of
+     * L2 measured 5% faster on resnet50 than one of 384 KiB in 1 MiB (the
+     * prefetched block evicted the current one) */
+    const size_t l2 = cpu_cache_l2_bytes() / 5;
+    return l2 < uk->l2_block ? l2 : uk->l2_block;
+}
+
 static void blocking(const struct cpu_ukernel *uk, int64_t n, int64_t k, int64_t kc_fixed,
                      int64_t *kc, int64_t *nc)
 {
     const int64_t npad = ceil_div(n, uk->nr) * uk->nr;
-    const int64_t budget = (int64_t)(uk->l2_block / sizeof(float));
+    const int64_t budget = (int64_t)(cpu_sgemm_l2_block(uk) / sizeof(float));
     int64_t kmax = uk->kc_max;
     if (npad * uk->kc_max > budget && npad * 128 <= budget) kmax = budget / npad;
     *kc = kc_fixed > 0 ? kc_fixed : ceil_div(k, ceil_div(k, kmax));

@@ -81,7 +81,7 @@ struct cpu_ukernel {
     int isa;          /* enum cpu_isa of the level */
     int mr, nr;       /* register tile */
     int kc_max;       /* deepest k block: an A panel of kc_max * mr floats stays in L1 */
-    size_t l2_block;  /* bytes of a packed B block (kc x nc) kept hot in L2 */
+    size_t l2_block;  /* most bytes of a packed B block (kc x nc) kept hot in L2 */
     cpu_tile_fn tile;
     cpu_tile_ind_fn tile_ind;   /* NULL where the level has none */
     cpu_tile_bind_fn tile_bind; /* NULL where the level has none */
@@ -99,6 +99,10 @@ const struct cpu_ukernel *cpu_ukernel_get(int isa);
 extern const struct cpu_ukernel cpu_ukernel_generic;
 extern const struct cpu_ukernel cpu_ukernel_avx2;
 extern const struct cpu_ukernel cpu_ukernel_avx512, cpu_ukernel_avx512_7x48;
+
+/* Bytes of a packed B block at uk: uk->l2_block, or a fifth of this CPU's
+ * L2 when that is less. */
+size_t cpu_sgemm_l2_block(const struct cpu_ukernel *uk);
 
 /* The register-tile shapes of a level, its main one (cpu_ukernel_get) first;
  * *n gets their count. A product picks the one whose tiles its rows fill
