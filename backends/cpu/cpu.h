@@ -13,6 +13,7 @@
 #include "cpu_pool.h"
 #include "ops.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum cpu_slot_kind {
@@ -31,7 +32,8 @@ struct cpu_slot {
     void *data;      /* CONST: ir_alloc'd, owned by the model */
     int input_index; /* INPUT: position in run()'s in[] */
     int root;        /* ALIAS: the slot whose storage this one uses; others: itself */
-    size_t offset;   /* ARENA: offset in the instance arena */
+    size_t offset;   /* ARENA: offset in the instance arena; ALIAS: bytes into the root */
+    bool slice;      /* ALIAS: a part of a Concat's output, written there by its producer */
 };
 
 struct cpu_step;
@@ -70,6 +72,9 @@ struct cpu_step {
      * the arena planner then lets them share storage, as for the reference
      * kernels of IR_OP_INPLACE ops. */
     bool inplace;
+    /* A Concat whose inputs are written into its output by their producers
+     * (cpu_backend.c, concat_elide): run is NULL, and it is no alias. */
+    bool elided;
     void *kdata; /* kernel-prepared data (packed weights...) */
     void (*kdata_free)(void *);
     /* profile counters, summed over instances (atomics: instances run concurrently) */

@@ -184,6 +184,63 @@ static int slots_build(struct cpu_model *m, struct ir_graph *g)
     return 0;
 }
 
+/* A Concat along an axis with nothing but size-1 dims before it (channels,
+ * at batch 1) lays its inputs end to end: each input becomes a slice of the
+ * output, which its producer writes straight into, and the Concat does
+ * nothing at run time (googlenet's inception blocks, squeezenet's fire
+ * modules, shufflenet's units copied every branch output once more). Only
+ * when every input is an activation of its own (not an alias, an input or a
+ * constant), written by a kernel, used once by this Concat, and each slice
+ * starts on a 64-byte boundary; else the Concat copies as before. Runs
+ * before the in-place aliasing, which then keeps away from the slices. */
+static void concat_elide(struct cpu_model *m, const struct ir_graph *g, const int *producer,
+                         int *root_last)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        const struct ir_node *nd = &g->nodes[i];
+        struct cpu_step *st = &m->steps[i];
+        if (strcmp(nd->op_type, "Concat") != 0 || !st->run || nd->nout < 1 || nd->nin < 1) continue;
+        const int o = nd->out[0];
+        if (o < 0 || m->slots[o].kind != CPU_SLOT_ARENA || m->slots[o].root != o) continue;
+        const struct cpu_slot *os = &m->slots[o];
+        /* the axis: the first dim where input 0 falls short of the output */
+        const int v0 = nd->in[0];
+        if (v0 < 0 || m->slots[v0].ndim != os->ndim) continue;
+        int axis = 0;
+        while (axis < os->ndim && m->slots[v0].dims[axis] == os->dims[axis]) axis++;
+        if (axis == os->ndim) axis = 0;
+        int64_t outer = 1;
+        for (int d = 0; d < axis; d++) outer *= os->dims[d];
+        if (outer != 1) continue;
+        bool ok = true;
+        size_t at = 0;
+        for (int k = 0; k < nd->nin && ok; k++) {
+            const int v = nd->in[k];
+            const struct cpu_slot *vs = v >= 0 ? &m->slots[v] : NULL;
+            ok = vs && vs->kind == CPU_SLOT_ARENA && vs->root == v && !vs->slice &&
+                 vs->dtype == os->dtype && vs->nbytes > 0 && at % 64 == 0 && producer[v] >= 0 &&
+                 producer[v] < i && m->steps[producer[v]].run;
+            for (int j = 0; j < k && ok; j++)
+                if (nd->in[j] == v) ok = false;
+            at += vs ? vs->nbytes : 0;
+        }
+        if (!ok || at != os->nbytes) continue;
+        at = 0;
+        for (int k = 0; k < nd->nin; k++) {
+            struct cpu_slot *vs = &m->slots[nd->in[k]];
+            vs->kind = CPU_SLOT_ALIAS;
+            vs->root = o;
+            vs->offset = at;
+            vs->slice = true;
+            at += vs->nbytes;
+            if (root_last[nd->in[k]] > root_last[o]) root_last[o] = root_last[nd->in[k]];
+        }
+        st->run = NULL;
+        st->elided = true;
+        st->kernel = "concat_in_place";
+    }
+}
+
 /* Decides which outputs share storage with an input (Reshape-like ops and
  * in-place element-wise ops), then plans the arena for the remaining roots. */
 static int storage_plan(struct cpu_model *m, const struct ir_graph *g, char *err, size_t errlen)
@@ -210,6 +267,13 @@ static int storage_plan(struct cpu_model *m, const struct ir_graph *g, char *err
     }
     for (int i = 0; i < g->noutputs; i++) last_read[g->outputs[i]] = n; /* read after the run */
     for (int s = 0; s < m->nslots; s++) root_last[s] = last_read[s];
+    for (int s = 0; s < m->nslots; s++) first_write[s] = -1; /* the producers, for a moment */
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < g->nodes[i].nout; k++)
+            if (g->nodes[i].out[k] >= 0 && first_write[g->nodes[i].out[k]] < 0)
+                first_write[g->nodes[i].out[k]] = i;
+    concat_elide(m, g, first_write, root_last);
+    for (int s = 0; s < m->nslots; s++) first_write[s] = -1;
 
     for (int i = 0; i < n; i++) {
         const struct ir_node *nd = &g->nodes[i];
@@ -217,6 +281,7 @@ static int storage_plan(struct cpu_model *m, const struct ir_graph *g, char *err
         if (nd->nout < 1 || nd->out[0] < 0 || nd->nin < 1 || st->in[0] < 0) continue;
         /* st->in[0]: a kernel may have swapped the inputs of a commutative op. */
         int out = nd->out[0], r = m->slots[st->in[0]].root;
+        if (st->elided || m->slots[out].slice) continue;
         bool alias = st->run == NULL; /* alias steps have no kernel */
         bool inplace = false;
         if (!alias && m->slots[r].kind == CPU_SLOT_ARENA && root_last[r] <= i &&
@@ -333,7 +398,8 @@ static int instances_create(struct cpu_model *m, int ninstances)
         /* Arena and constant pointers never change: fill them once. */
         for (int s = 0; s < m->nslots; s++) {
             const struct cpu_slot *r = &m->slots[m->slots[s].root];
-            if (r->kind == CPU_SLOT_ARENA) in->ptr[s] = (char *)in->arena + r->offset;
+            const size_t into = m->slots[s].kind == CPU_SLOT_ALIAS ? m->slots[s].offset : 0;
+            if (r->kind == CPU_SLOT_ARENA) in->ptr[s] = (char *)in->arena + r->offset + into;
             if (r->kind == CPU_SLOT_CONST) in->ptr[s] = r->data;
         }
     }

@@ -624,6 +624,84 @@ static void test_transpose(void **state)
     }
 }
 
+/* --- Concat written in place by its producers ------------------------------ */
+
+enum concat_kind {
+    CONCAT_PLAIN,     /* conv, conv, pool into one Concat: elided */
+    CONCAT_REREAD,    /* an input read again after the Concat, the Concat read by a conv */
+    CONCAT_INPUT,     /* a graph input among its inputs: copies */
+    CONCAT_ODD,       /* a slice that would not start on 64 bytes: copies */
+    CONCAT_TWICE,     /* one value twice: copies */
+    CONCAT_BATCH,     /* batch 2: the parts interleave, copies */
+    CONCAT_AFTER_ACT, /* an activation of an input after the Concat (no in-place over it) */
+};
+
+struct concat_case {
+    int kind;
+    int steps; /* steps that run: the Concat among them unless elided */
+};
+
+static int concat_conv(struct ir_graph *g, struct cc_rng *rng, int x, int64_t c, int64_t m,
+                       int64_t k)
+{
+    const int64_t wd[] = { m, c, k, k }, bd[] = { m };
+    int in[] = { x, cc_const(g, rng, 4, wd, -0.5f, 0.5f), cc_const(g, rng, 1, bd, -0.5f, 0.5f) };
+    int n = cc_node(g, "Conv", 3, in);
+    const int64_t pads[] = { k / 2, k / 2, k / 2, k / 2 };
+    cc_attr_ints(g, n, "pads", pads, 4);
+    return cc_out(g, n);
+}
+
+static void concat_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
+{
+    const struct concat_case *c = arg;
+    const int64_t xd[] = { c->kind == CONCAT_BATCH ? 2 : 1, 8, 10, 12 };
+    int x = cc_input(g, "x", 4, xd);
+    int a = concat_conv(g, rng, x, 8, c->kind == CONCAT_ODD ? 3 : 16, 1);
+    a = act_add(g, a, ACT_RELU, false);
+    int b = concat_conv(g, rng, x, 8, 16, 3);
+    int in[3] = { a, b, x };
+    int nin = 2;
+    if (c->kind == CONCAT_PLAIN) {
+        int p = cc_node(g, "MaxPool", 1, &x);
+        const int64_t ks[] = { 3, 3 }, pads[] = { 1, 1, 1, 1 };
+        cc_attr_ints(g, p, "kernel_shape", ks, 2);
+        cc_attr_ints(g, p, "pads", pads, 4);
+        in[2] = cc_out(g, p);
+        nin = 3;
+    } else if (c->kind == CONCAT_INPUT) {
+        nin = 3;
+    } else if (c->kind == CONCAT_TWICE) {
+        in[1] = a;
+    }
+    int cat = cc_node(g, "Concat", nin, in);
+    cc_attr_int(g, cat, "axis", 1);
+    int y = cc_out(g, cat);
+    if (c->kind == CONCAT_REREAD) {
+        y = concat_conv(g, rng, y, 32, 8, 1);
+        int add_in[] = { b, b };
+        cc_output(g, cc_out(g, cc_node(g, "Add", 2, add_in)));
+    } else if (c->kind == CONCAT_AFTER_ACT) {
+        cc_output(g, cc_out(g, cc_node(g, "Sigmoid", 1, &b)));
+    }
+    cc_output(g, y);
+}
+
+static void test_concat_in_place(void **state)
+{
+    (void)state;
+    static const struct concat_case cases[] = {
+        { CONCAT_PLAIN, 3 }, { CONCAT_REREAD, 4 }, { CONCAT_INPUT, 3 },     { CONCAT_ODD, 3 },
+        { CONCAT_TWICE, 2 }, { CONCAT_BATCH, 3 },  { CONCAT_AFTER_ACT, 3 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char what[48];
+        snprintf(what, sizeof(what), "concat case %zu", i);
+        struct cc_expect e = { .steps = cases[i].steps, .tol = 1e-4 };
+        cc_check(what, concat_build, &cases[i], 1200 + i, &e);
+    }
+}
+
 /* --- squeeze-excite ---------------------------------------------------------- */
 
 struct se_case {
@@ -734,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_transpose),
         cmocka_unit_test(test_gemv),
         cmocka_unit_test(test_squeeze_excite),
+        cmocka_unit_test(test_concat_in_place),
         cmocka_unit_test(test_levels_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
