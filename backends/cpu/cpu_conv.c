@@ -312,9 +312,10 @@ static void conv_plan(struct cpu_model *m, struct conv_kernel *k)
     } else {
         k->kc = cpu_sgemm_kc(uk, k->mg, k->k);
         k->threads = cpu_sgemm_threads(plane, k->mg, k->k, threads);
-        if (conv_plan_indirect(k))
+        if (conv_plan_indirect(k)) {
+            k->kc = cpu_sgemm_kc_deep(uk, k->k);
             k->c_off = k->plain ? 0 : ((size_t)(k->c * k->hpad * k->wpad) + 15) / 16 * 16;
-        else
+        } else
             k->c_off = (cpu_pack_size(k->k, plane, uk->mr) + 15) / 16 * 16;
         need = k->c_off + (size_t)(plane * k->mg);
     }

@@ -173,6 +173,12 @@ static void blocking(const struct cpu_ukernel *uk, int64_t n, int64_t k, int64_t
     *nc = ceil_div(ceil_div(npad, nblocks), uk->nr) * uk->nr;
 }
 
+int64_t cpu_sgemm_kc_deep(const struct cpu_ukernel *uk, int64_t k)
+{
+    const int64_t kmax = (int64_t)(cpu_sgemm_l2_block(uk) / sizeof(float)) / uk->nr;
+    return ceil_div(k, ceil_div(k, kmax < uk->kc_max ? uk->kc_max : kmax));
+}
+
 int64_t cpu_sgemm_kc(const struct cpu_ukernel *uk, int64_t n, int64_t k)
 {
     int64_t kc, nc;

@@ -231,4 +231,10 @@ void cpu_sgemm_run1(const struct cpu_sgemm *g, float *scratch);
  * operands packed whole must be blocked by (cpu_pack_blocked). */
 int64_t cpu_sgemm_kc(const struct cpu_ukernel *uk, int64_t n, int64_t k);
 
+/* A deeper k block for a product whose A is read in place (a_off): A costs
+ * nothing to read again for each column block, so a block of B one panel
+ * wide fills the L2 budget, and each C tile is loaded and stored a few times
+ * instead of once per shallow block. */
+int64_t cpu_sgemm_kc_deep(const struct cpu_ukernel *uk, int64_t k);
+
 #endif
