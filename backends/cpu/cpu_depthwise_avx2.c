@@ -94,6 +94,18 @@ AVX2_INLINE void rows_fixed(int op, const struct cpu_window *g, const struct cpu
             UNROLL
             for (int kj = 0; kj < KW; kj++)
                 v[kj] = tap_load(xr, ix0 + kj, S, masked, mk[kj][0], mk[kj][1], fill);
+            if (op != CPU_WIN_DW) {
+                /* pooling is separable: the row's taps combined once */
+                __m256 h = fill;
+                UNROLL
+                for (int kj = 0; kj < KW; kj++) h = tap_apply(op, h, v[kj], fill);
+                UNROLL
+                for (int r = 0; r < R; r++) {
+                    const int ki = t - r * S;
+                    if (ki >= 0 && ki < KH) acc[r] = tap_apply(op, acc[r], h, fill);
+                }
+                continue;
+            }
             UNROLL
             for (int r = 0; r < R; r++) {
                 const int ki = t - r * S;
