@@ -398,7 +398,11 @@ def main(argv):
               file=sys.stderr)
         return 1
     if args.profile:
-        return profile(b, args)
+        try:
+            return profile(b, args)
+        except Failure as e:
+            print(f"bench: {args.profile}: {e}", file=sys.stderr)
+            return 1
     names = args.names or list(MODELS)
     start = time.monotonic()
     print(f"inferd-run against ONNX Runtime {b.ort['version']} ({b.ort['package']}, "
