@@ -57,16 +57,6 @@ static void conv_direct_free(void *p)
     free(d);
 }
 
-static int64_t imin(int64_t a, int64_t b)
-{
-    return a < b ? a : b;
-}
-
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return (a + b - 1) / b;
-}
-
 bool cpu_conv_direct_fits(const struct cpu_ukernel *uk, const struct cpu_conv_shape *cs)
 {
     if (!uk->tile_bind) return false;
@@ -83,7 +73,7 @@ bool cpu_conv_direct_fits(const struct cpu_ukernel *uk, const struct cpu_conv_sh
     if (plain) return k > mg && (cs->oh * cs->ow) % 16 == 0 && cs->c * cs->h * cs->w <= INT32_MAX;
     /* a strided 1x1 would copy whole planes to read a quarter of them */
     if ((cs->kh == 1 && cs->kw == 1) || k > 256) return false;
-    const int64_t owr = ceil_div(cs->ow, 16) * 16;
+    const int64_t owr = cpu_ceil_div(cs->ow, 16) * 16;
     const int64_t wq = owr + (cs->kw - 1) * cs->dw / cs->sw + 1;
     const int64_t hq = (cs->oh - 1) * cs->sh + (cs->kh - 1) * cs->dh + 1;
     return cs->c * hq * cs->sw * wq <= INT32_MAX;
@@ -169,24 +159,24 @@ static void conv_direct_task(void *arg, int task, int ntasks)
     const int mr = uk->mr;
     const int64_t ntiles = d->rows * d->ntx;
     const int64_t t0 = ntiles * task / ntasks, t1 = ntiles * (task + 1) / ntasks;
-    const int64_t plane = d->cs.oh * d->cs.ow, mpad = ceil_div(d->mg, mr) * mr;
+    const int64_t plane = d->cs.oh * d->cs.ow, mpad = cpu_ceil_div(d->mg, mr) * mr;
     const int64_t npm = mpad / mr;
     const int64_t in_row = d->plain ? 0 : d->cs.sh * d->row_q;
     struct cpu_tile t = { .ldc = plane, .ldres = plane, .act = j->act, .pf_lines = 0 };
     for (int64_t b0 = t0; b0 < t1; b0 += d->band) {
-        const int64_t b1 = imin(b0 + d->band, t1);
+        const int64_t b1 = cpu_imin(b0 + d->band, t1);
         for (int64_t k0 = 0; k0 < d->k; k0 += d->kc) {
-            const int64_t kb = imin(d->kc, d->k - k0);
+            const int64_t kb = cpu_imin(d->kc, d->k - k0);
             t.flags = (k0 > 0 ? CPU_TILE_ACC : 0) | (k0 + kb >= d->k ? CPU_TILE_LAST : 0);
             for (int64_t p = 0; p < npm; p++) {
                 const int64_t i0 = p * mr;
                 const float *ap = j->wp + k0 * mpad + p * kb * mr;
-                t.mr = (int)imin(mr, d->mg - i0);
+                t.mr = (int)cpu_imin(mr, d->mg - i0);
                 t.bias_row = j->bias ? j->bias + i0 : NULL;
                 for (int64_t ti = b0; ti < b1; ti++) {
                     const int64_t oy = ti / d->ntx, tx = ti % d->ntx;
                     const int64_t ox0 = d->nvec * tx / d->ntx * 16;
-                    const int64_t ox1 = imin(d->nvec * (tx + 1) / d->ntx * 16, d->ow);
+                    const int64_t ox1 = cpu_imin(d->nvec * (tx + 1) / d->ntx * 16, d->ow);
                     const int64_t col = oy * d->ow + ox0;
                     t.nr = (int)(ox1 - ox0);
                     t.c = j->y + i0 * plane + col;
@@ -256,15 +246,15 @@ int cpu_conv_direct_prepare(struct cpu_model *m, struct cpu_step *s,
     } else {
         d->rows = cs->oh;
         d->ow = cs->ow;
-        d->wq = ceil_div(cs->ow, 16) * 16 + (cs->kw - 1) * cs->dw / cs->sw + 1;
+        d->wq = cpu_ceil_div(cs->ow, 16) * 16 + (cs->kw - 1) * cs->dw / cs->sw + 1;
         d->hq = (cs->oh - 1) * cs->sh + (cs->kh - 1) * cs->dh + 1;
         d->row_q = cs->sw * d->wq;
         d->plane_q = d->hq * d->row_q;
     }
     /* 112 columns run as 32 + 32 + 48, not 48 + 48 + 16: a one-vector tile
      * does as many broadcasts as multiplies */
-    d->nvec = ceil_div(d->ow, 16);
-    d->ntx = ceil_div(d->nvec * 16, nr);
+    d->nvec = cpu_ceil_div(d->ow, 16);
+    d->ntx = cpu_ceil_div(d->nvec * 16, nr);
     d->kc = cpu_sgemm_kc(d->uk, plane, d->k);
     /* a band's B at one k block, as if packed, fills the L2 share a packed
      * B block would */

@@ -47,11 +47,6 @@ static void gemm_kernel_free(void *p)
     free(k);
 }
 
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return (a + b - 1) / b;
-}
-
 /* --- batch-1 rows: the matrix-vector kernel over packed panels ----------- */
 
 struct gemv_job {
@@ -66,7 +61,7 @@ static void gemv_task(void *arg, int task, int ntasks)
 {
     const struct gemv_job *j = arg;
     const int nr = j->uk->nr;
-    const int64_t npn = ceil_div(j->n, nr);
+    const int64_t npn = cpu_ceil_div(j->n, nr);
     const int64_t q0 = npn * task / ntasks, q1 = npn * (task + 1) / ntasks;
     const int64_t c0 = q0 * nr, c1 = q1 * nr < j->n ? q1 * nr : j->n;
     if (c1 <= c0) return;

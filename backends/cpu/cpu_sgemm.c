@@ -134,16 +134,6 @@ const struct cpu_ukernel *cpu_ukernel_for(int isa, int64_t rows, int64_t cols, d
 
 /* --- blocking and threads ----------------------------------------------- */
 
-static int64_t imin(int64_t a, int64_t b)
-{
-    return a < b ? a : b;
-}
-
-static int64_t ceil_div(int64_t a, int64_t b)
-{
-    return (a + b - 1) / b;
-}
-
 /* kc: k split evenly into blocks of at most kc_max; nc: whole panels of B
  * filling the L2 budget at that depth, the columns split evenly into blocks
  * of that size. Every column block reads all of A again, so when the columns
@@ -162,21 +152,21 @@ size_t cpu_sgemm_l2_block(const struct cpu_ukernel *uk)
 static void blocking(const struct cpu_ukernel *uk, int64_t n, int64_t k, int64_t kc_fixed,
                      int64_t *kc, int64_t *nc)
 {
-    const int64_t npad = ceil_div(n, uk->nr) * uk->nr;
+    const int64_t npad = cpu_ceil_div(n, uk->nr) * uk->nr;
     const int64_t budget = (int64_t)(cpu_sgemm_l2_block(uk) / sizeof(float));
     int64_t kmax = uk->kc_max;
     if (npad * uk->kc_max > budget && npad * 128 <= budget) kmax = budget / npad;
-    *kc = kc_fixed > 0 ? kc_fixed : ceil_div(k, ceil_div(k, kmax));
+    *kc = kc_fixed > 0 ? kc_fixed : cpu_ceil_div(k, cpu_ceil_div(k, kmax));
     int64_t cols = budget / *kc / uk->nr * uk->nr;
     if (cols < uk->nr) cols = uk->nr;
-    const int64_t nblocks = ceil_div(npad, cols);
-    *nc = ceil_div(ceil_div(npad, nblocks), uk->nr) * uk->nr;
+    const int64_t nblocks = cpu_ceil_div(npad, cols);
+    *nc = cpu_ceil_div(cpu_ceil_div(npad, nblocks), uk->nr) * uk->nr;
 }
 
 int64_t cpu_sgemm_kc_deep(const struct cpu_ukernel *uk, int64_t k)
 {
     const int64_t kmax = (int64_t)(cpu_sgemm_l2_block(uk) / sizeof(float)) / uk->nr;
-    return ceil_div(k, ceil_div(k, kmax < uk->kc_max ? uk->kc_max : kmax));
+    return cpu_ceil_div(k, cpu_ceil_div(k, kmax < uk->kc_max ? uk->kc_max : kmax));
 }
 
 int64_t cpu_sgemm_kc(const struct cpu_ukernel *uk, int64_t n, int64_t k)
@@ -191,13 +181,13 @@ int64_t cpu_sgemm_kc(const struct cpu_ukernel *uk, int64_t n, int64_t k)
  * vectors, what it really costs). */
 static int64_t column_load(int64_t n, int nr, int tn)
 {
-    const int64_t npn = ceil_div(n, nr);
+    const int64_t npn = cpu_ceil_div(n, nr);
     int64_t worst = 0;
     for (int i = 0; i < tn; i++) {
         int64_t q0 = npn * i / tn, q1 = npn * (i + 1) / tn;
-        int64_t cols = imin(q1 * nr, n) - q0 * nr;
+        int64_t cols = cpu_imin(q1 * nr, n) - q0 * nr;
         if (cols < 0) cols = 0;
-        int64_t vec = ceil_div(cols, 16);
+        int64_t vec = cpu_ceil_div(cols, 16);
         if (vec > worst) worst = vec;
     }
     return worst;
@@ -227,9 +217,9 @@ static void split_plan(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64
      * clearly; otherwise the columns split and each thread packs its own
      * (packing the whole of B on every thread costs a 16-row layer as much
      * as its arithmetic). */
-    const int64_t npm = ceil_div(m, uk->mr);
+    const int64_t npm = cpu_ceil_div(m, uk->mr);
     const int64_t by_cols = column_load(n, uk->nr, nthreads) * npm;
-    const int64_t by_rows = ceil_div(npm, nthreads) * ceil_div(n, 16);
+    const int64_t by_rows = cpu_ceil_div(npm, nthreads) * cpu_ceil_div(n, 16);
     if (b_packed) {
         if (by_rows < by_cols)
             sp->tm = nthreads;
@@ -282,13 +272,13 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
 {
     const struct cpu_ukernel *uk = g->uk;
     const int mr = uk->mr, nr = uk->nr;
-    const int64_t n_end = imin(q1 * nr, g->n);
-    const int64_t mpad = ceil_div(g->m, mr) * mr, npad = ceil_div(g->n, nr) * nr;
+    const int64_t n_end = cpu_imin(q1 * nr, g->n);
+    const int64_t mpad = cpu_ceil_div(g->m, mr) * mr, npad = cpu_ceil_div(g->n, nr) * nr;
     struct cpu_tile t = { .ldc = g->ldc, .act = &g->act };
     for (int64_t j0 = q0 * nr; j0 < n_end; j0 += nc) {
-        const int64_t nj = imin(nc, n_end - j0);
+        const int64_t nj = cpu_imin(nc, n_end - j0);
         for (int64_t k0 = 0; k0 < g->k; k0 += kc) {
-            const int64_t kb = imin(kc, g->k - k0);
+            const int64_t kb = cpu_imin(kc, g->k - k0);
             const float *bb;
             int64_t bstride; /* floats between B panels */
             if (g->b && g->ldb) {
@@ -316,9 +306,9 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
                 int64_t nk0 = k0 + kb, nj0 = j0;
                 if (nk0 >= g->k) nk0 = 0, nj0 = j0 + nc;
                 if (nj0 < n_end) {
-                    const int64_t nkb = imin(kc, g->k - nk0);
+                    const int64_t nkb = cpu_imin(kc, g->k - nk0);
                     int64_t ntiles = (p1 - p0 - 1) * ((nj + nr - 1) / nr);
-                    int64_t lines = (imin(nc, n_end - nj0) + nr - 1) / nr * nkb * nr / 16;
+                    int64_t lines = (cpu_imin(nc, n_end - nj0) + nr - 1) / nr * nkb * nr / 16;
                     bnext = (const char *)(g->b + nk0 * npad + (nj0 / nr) * nkb * nr);
                     bslice = ntiles > 0 ? (lines + ntiles - 1) / ntiles : 0;
                 }
@@ -329,12 +319,12 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
                 const float *ap =
                     g->a_off ? g->a + (p / g->a_per_row) * g->a_row + (p % g->a_per_row) * mr
                              : g->a + k0 * mpad + p * kb * mr;
-                t.mr = (int)imin(mr, g->m - i0);
+                t.mr = (int)cpu_imin(mr, g->m - i0);
                 t.bias_row = g->bias_row ? g->bias_row + i0 : NULL;
                 t.ldres = g->ldres;
                 for (int64_t jj = 0; jj < nj; jj += nr) {
                     t.c = g->c + i0 * g->ldc + j0 + jj;
-                    t.nr = (int)imin(nr, nj - jj);
+                    t.nr = (int)cpu_imin(nr, nj - jj);
                     t.bias_col = g->bias_col ? g->bias_col + j0 + jj : NULL;
                     t.res = g->res ? g->res + i0 * g->ldres + j0 + jj : NULL;
                     if (jj == 0 && p + 1 < p1 && !g->a_off) {
@@ -362,7 +352,7 @@ static void sgemm_task(void *arg, int task, int ntasks)
 {
     const struct sgemm_job *job = arg;
     const struct cpu_sgemm *g = job->g;
-    const int64_t npm = ceil_div(g->m, g->uk->mr), npn = ceil_div(g->n, g->uk->nr);
+    const int64_t npm = cpu_ceil_div(g->m, g->uk->mr), npn = cpu_ceil_div(g->n, g->uk->nr);
     const int im = task / job->tn, in = task % job->tn;
     (void)ntasks;
     sgemm_range(g, job->kc, job->nc, npm * im / job->tm, npm * (im + 1) / job->tm,
@@ -382,12 +372,12 @@ struct pack_job {
 static void pack_task(void *arg, int task, int ntasks)
 {
     const struct pack_job *j = arg;
-    const int64_t np = ceil_div(j->n, j->w), npad = np * j->w;
+    const int64_t np = cpu_ceil_div(j->n, j->w), npad = np * j->w;
     const int64_t q0 = np * task / ntasks, q1 = np * (task + 1) / ntasks;
     if (q1 <= q0) return;
-    const int64_t j0 = q0 * j->w, nj = imin(q1 * j->w, j->n) - j0;
+    const int64_t j0 = q0 * j->w, nj = cpu_imin(q1 * j->w, j->n) - j0;
     for (int64_t k0 = 0; k0 < j->k; k0 += j->kc) {
-        const int64_t kb = imin(j->kc, j->k - k0);
+        const int64_t kb = cpu_imin(j->kc, j->k - k0);
         j->fn(j->src, k0, kb, j0, nj, j->w, j->dst + k0 * npad + q0 * kb * j->w);
     }
 }
@@ -396,8 +386,8 @@ void cpu_pack_blocked_mt(struct cpu_pool *pool, int nthreads, cpu_pack_fn fn, co
                          int64_t k, int64_t n, int w, int64_t kc, float *dst)
 {
     struct pack_job j = { fn, src, k, n, kc, w, dst };
-    const int64_t np = ceil_div(n, w);
-    cpu_pool_run(pool, pack_task, &j, (int)imin(nthreads, np));
+    const int64_t np = cpu_ceil_div(n, w);
+    cpu_pool_run(pool, pack_task, &j, (int)cpu_imin(nthreads, np));
 }
 
 void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads, float *scratch)
@@ -427,5 +417,6 @@ void cpu_sgemm_run1(const struct cpu_sgemm *g, float *scratch)
     if (g->m <= 0 || g->n <= 0) return;
     int64_t kc, nc;
     blocking(g->uk, g->n, g->k, g->kc, &kc, &nc);
-    sgemm_range(g, kc, nc, 0, ceil_div(g->m, g->uk->mr), 0, ceil_div(g->n, g->uk->nr), scratch);
+    sgemm_range(g, kc, nc, 0, cpu_ceil_div(g->m, g->uk->mr), 0, cpu_ceil_div(g->n, g->uk->nr),
+                scratch);
 }

@@ -28,6 +28,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Block and panel arithmetic shared by the GEMM and its callers. */
+static inline int64_t cpu_imin(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static inline int64_t cpu_ceil_div(int64_t a, int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
 enum {
     CPU_TILE_ACC = 1,  /* add to C instead of overwriting it */
     CPU_TILE_LAST = 2, /* the last k block: apply bias and activation */

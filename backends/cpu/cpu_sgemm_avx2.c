@@ -97,21 +97,26 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const int32_t *b
     if (!simd) cpu_tile_act_rows(t);
 }
 
-static void tile(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
-{
-    if (t->nr > 8)
-        tile_nv(kc, a, b, NULL, t, 2);
-    else
-        tile_nv(kc, a, b, NULL, t, 1);
-}
-
-static void tile_bind(int64_t kc, const float *a, const float *b, const int32_t *boff,
-                      const struct cpu_tile *t)
+/* The tile for t->nr columns, one or two vectors, B packed or (boff) read
+ * in place. */
+INLINE void tile_w(int64_t kc, const float *a, const float *b, const int32_t *boff,
+                   const struct cpu_tile *t)
 {
     if (t->nr > 8)
         tile_nv(kc, a, b, boff, t, 2);
     else
         tile_nv(kc, a, b, boff, t, 1);
+}
+
+static void tile(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
+{
+    tile_w(kc, a, b, NULL, t);
+}
+
+static void tile_bind(int64_t kc, const float *a, const float *b, const int32_t *boff,
+                      const struct cpu_tile *t)
+{
+    tile_w(kc, a, b, boff, t);
 }
 
 static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y, const float *bias,

@@ -94,57 +94,45 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
     if (!simd) cpu_tile_act_rows(t);
 }
 
-static void tile(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
+/* The tile for t->nr columns, one to three vectors: each width its own
+ * instance of tile_nv, A and B in place or packed as the pointers say. */
+INLINE void tile_mr(int64_t kc, const float *a, const int32_t *off, const float *b,
+                    const int32_t *boff, const struct cpu_tile *t, const int mr)
 {
     if (t->nr > 32)
-        tile_nv(kc, a, NULL, b, NULL, t, 8, 3);
+        tile_nv(kc, a, off, b, boff, t, mr, 3);
     else if (t->nr > 16)
-        tile_nv(kc, a, NULL, b, NULL, t, 8, 2);
+        tile_nv(kc, a, off, b, boff, t, mr, 2);
     else
-        tile_nv(kc, a, NULL, b, NULL, t, 8, 1);
+        tile_nv(kc, a, off, b, boff, t, mr, 1);
+}
+
+static void tile(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
+{
+    tile_mr(kc, a, NULL, b, NULL, t, 8);
 }
 
 static void tile_7x48(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
-    if (t->nr > 32)
-        tile_nv(kc, a, NULL, b, NULL, t, 7, 3);
-    else if (t->nr > 16)
-        tile_nv(kc, a, NULL, b, NULL, t, 7, 2);
-    else
-        tile_nv(kc, a, NULL, b, NULL, t, 7, 1);
+    tile_mr(kc, a, NULL, b, NULL, t, 7);
 }
 
 static void tile_ind(int64_t kc, const float *a, const int32_t *off, const float *b,
                      const struct cpu_tile *t)
 {
-    if (t->nr > 32)
-        tile_nv(kc, a, off, b, NULL, t, 8, 3);
-    else if (t->nr > 16)
-        tile_nv(kc, a, off, b, NULL, t, 8, 2);
-    else
-        tile_nv(kc, a, off, b, NULL, t, 8, 1);
+    tile_mr(kc, a, off, b, NULL, t, 8);
 }
 
 static void tile_ind_7x48(int64_t kc, const float *a, const int32_t *off, const float *b,
                           const struct cpu_tile *t)
 {
-    if (t->nr > 32)
-        tile_nv(kc, a, off, b, NULL, t, 7, 3);
-    else if (t->nr > 16)
-        tile_nv(kc, a, off, b, NULL, t, 7, 2);
-    else
-        tile_nv(kc, a, off, b, NULL, t, 7, 1);
+    tile_mr(kc, a, off, b, NULL, t, 7);
 }
 
 static void tile_bind(int64_t kc, const float *a, const float *b, const int32_t *boff,
                       const struct cpu_tile *t)
 {
-    if (t->nr > 32)
-        tile_nv(kc, a, NULL, b, boff, t, 8, 3);
-    else if (t->nr > 16)
-        tile_nv(kc, a, NULL, b, boff, t, 8, 2);
-    else
-        tile_nv(kc, a, NULL, b, boff, t, 8, 1);
+    tile_mr(kc, a, NULL, b, boff, t, 8);
 }
 
 static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y, const float *bias,

@@ -1,14 +1,66 @@
 #!/usr/bin/python3
 """The benchmark's tools without ONNX Runtime or npm: ort_run against a fake
 library (fake_ort.c) through loading, the API version, the function-table check
-and error reporting, and coreprobe's output.
+and error reporting, coreprobe's output, and how --profile reads both engines'
+profiles and pairs ONNX Runtime's nodes with inferd's.
 
     selftest.py ORT_RUN FAKE_ORT_LIB COREPROBE
 """
+import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def profile_check():
+    """bench.py's --profile pieces on a four-node graph: Conv -> Relu -> Mul
+    -> Gemm, inferd fusing the Relu and the Mul into the Conv (its rows:
+    the Conv and the Gemm). ONNX Runtime's trace names one node by its
+    output plus _nchwc, one as a fusion NODE/XFusion/, one by its node name,
+    and has a layout node of its own. Returns the failures."""
+    import bench
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c_out"], name="/c/Conv"),
+             helper.make_node("Relu", ["c_out"], ["r_out"], name="/r/Relu"),
+             helper.make_node("Mul", ["r_out", "r_out"], ["m_out"], name="/m/Mul"),
+             helper.make_node("Gemm", ["m_out", "g"], ["y"], name="/g/Gemm")]
+    info = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1]) for n in ("x", "w", "g")]
+    out = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])]
+    model = helper.make_model(helper.make_graph(nodes, "g", info, out))
+    mine = bench.inferd_profile(
+        "profile: 2 nodes, 1.000 ms per run\n"
+        "   share     ms/run  op                   kernel                   node\n"
+        "   70.0%     0.7000  Conv                 conv_gemm_avx512         /c/Conv\n"
+        "   30.0%     0.3000  Gemm                 gemv_avx512              /g/Gemm\n")
+    trace = []
+    for name, us in (("r_out_nchwc", 400), ("/m/Mul/QuickGeluFusion/", 100),
+                     ("/g/Gemm", 250), ("ReorderOutput_token_1", 5)):
+        for run_us in (us, us * 3, us):  # the median is the middle one
+            trace.append({"cat": "Node", "name": name + "_kernel_time", "dur": run_us,
+                          "args": {"op_name": "Op"}})
+    trace.append({"cat": "Session", "name": "model_run", "dur": 9999})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "m.onnx")
+        with open(path, "wb") as f:
+            f.write(model.SerializeToString())
+        tpath = os.path.join(tmp, "t.json")
+        with open(tpath, "w") as f:
+            json.dump(trace, f)
+        theirs = bench.ort_profile(tpath)
+        matched, unmatched = bench.ort_match(path, mine, theirs)
+    want = {"/c/Conv": 0.5, "/g/Gemm": 0.25}
+    got = {k: round(v, 6) for k, v in matched.items()}
+    ok = (mine == {"/c/Conv": (0.7, "Conv", "conv_gemm_avx512"),
+                   "/g/Gemm": (0.3, "Gemm", "gemv_avx512")}
+          and got == want and [u[0] for u in unmatched] == ["ReorderOutput_token_1"])
+    print(f"{'ok  ' if ok else 'FAIL'} profile pairing: inferd {mine}, ORT {got}, "
+          f"unmatched {[u[0] for u in unmatched]}")
+    return 0 if ok else 1
 
 
 def main(ort_run, fake, coreprobe):
@@ -50,6 +102,7 @@ def main(ort_run, fake, coreprobe):
            r"^coreprobe: (cpus \d+,\d+  1 thread [\d.]+ GFLOP/s  2 threads [\d.]+ GFLOP/s  "
            r"scale \d+\.\d\d  (two cores|shared core)|one cpu  scale 1\.00  one cpu)$")
     expect("coreprobe usage", [coreprobe, "-1"], 2, r"usage: coreprobe")
+    failures += profile_check()
     print(f"{failures} failed")
     return 1 if failures else 0
 
