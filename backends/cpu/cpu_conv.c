@@ -269,7 +269,9 @@ static bool conv_plan_indirect(struct conv_kernel *k)
     return true;
 }
 
-static void conv_plan(struct cpu_model *m, struct conv_kernel *k)
+/* Chooses the product's orientation and blocking; returns the scratch bytes
+ * it needs (left to the caller: a direct kernel may take the step instead). */
+static size_t conv_plan(struct cpu_model *m, struct conv_kernel *k)
 {
     const int64_t plane = k->oh * k->ow;
     double direct, transposed;
@@ -319,8 +321,7 @@ static void conv_plan(struct cpu_model *m, struct conv_kernel *k)
             k->c_off = (cpu_pack_size(k->k, plane, uk->mr) + 15) / 16 * 16;
         need = k->c_off + (size_t)(plane * k->mg);
     }
-    need *= sizeof(float);
-    if (need > m->scratch_size) m->scratch_size = need;
+    return need * sizeof(float);
 }
 
 static int conv_pack_weights(struct conv_kernel *k, const float *w)
@@ -400,8 +401,7 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     k->uk = cpu_ukernel_get(m->be->isa);
     k->plain = k->kh == 1 && k->kw == 1 && k->sh == 1 && k->sw == 1 && k->pt == 0 && k->pl == 0 &&
                p->pads[2] == 0 && p->pads[3] == 0;
-    const size_t scratch_before = m->scratch_size;
-    conv_plan(m, k);
+    const size_t need = conv_plan(m, k);
     const struct cpu_conv_shape cs = { k->n,  k->c,  k->h,  k->w,       k->m,       k->oh,
                                        k->ow, k->kh, k->kw, k->sh,      k->sw,      k->dh,
                                        k->dw, k->pt, k->pl, p->pads[2], p->pads[3], k->group };
@@ -409,12 +409,12 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
         cpu_conv_direct_fits(cpu_ukernel_get(m->be->isa), &cs)) {
         /* no packing of the input at all (cpu_conv_direct.c) */
         conv_kernel_free(k);
-        m->scratch_size = scratch_before;
         int rc = cpu_conv_direct_prepare(m, s, &cs, m->slots[n->in[1]].data);
         if (rc < 0) return rc;
         cpu_const_drop(m, g, n->in[1]);
         return 1;
     }
+    if (need > m->scratch_size) m->scratch_size = need;
     s->kdata = k;
     s->kdata_free = conv_kernel_free;
     s->run = conv_run;

@@ -47,9 +47,6 @@ bool cpu_winograd_fits(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t d
     return kh == 3 && kw == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && group == 1;
 }
 
-/* V and M of one chunk of a band (wino_band_task): half of a 1 MiB L2. */
-#define WINO_CHUNK_BYTES (512 * 1024)
-
 struct wino_kernel {
     struct cpu_wino_conv cv;
     const struct cpu_ukernel *uk;
@@ -359,7 +356,7 @@ int cpu_winograd_prepare(struct cpu_model *m, struct cpu_step *s, const struct c
     if (k->bands) {
         const int64_t row_bytes = 36 * (cv->c + cv->m) * p->tw * (int64_t)sizeof(float);
         const int64_t band_rows = (p->th + t - 1) / t;
-        int64_t rows = (int64_t)(WINO_CHUNK_BYTES / row_bytes);
+        int64_t rows = (int64_t)(cpu_cache_l2_bytes() / 2) / row_bytes;
         const int64_t min_rows = (32 + p->tw - 1) / p->tw;
         if (rows < min_rows) rows = min_rows;
         if (rows > band_rows) rows = band_rows;
