@@ -7,7 +7,8 @@
  * nr columns: one micro-kernel call per register tile. Threads split the
  * columns, each packing its own B blocks; or the rows, when there are too few
  * column panels to share evenly, a run-time B then packed whole by all the
- * threads first (split_plan). */
+ * threads first, or when the product widens the channels, each thread then
+ * packing all of B (split_plan). */
 #include "cpu_sgemm.h"
 
 #include "cpu_eltwise.h"
@@ -225,6 +226,17 @@ static void split_plan(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64
             sp->tm = nthreads;
         else
             sp->tn = nthreads;
+        return;
+    }
+    /* An expansion (more rows than depth: a 1x1 layer widening the
+     * channels) splits its rows with every thread packing all of B itself,
+     * B being the small operand: a thread then owns whole output channels,
+     * which stay in its cache for the layer that reads them next split by
+     * channels (a depthwise convolution). Data written by the other core
+     * reads at half the speed or worse: splitting the columns instead cost
+     * that depthwise layer up to twice its time at 2 threads. */
+    if (m > k && by_rows * 20 <= by_cols * 21) {
+        sp->tm = nthreads;
         return;
     }
     const int64_t bytes = (int64_t)(cpu_pack_size(k, n, uk->nr) * sizeof(float));

@@ -356,6 +356,9 @@ static void test_conv_shapes(void **state)
         { 1, 16, 7, 9, 24, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
         { 2, 33, 5, 5, 17, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
         { 1, 600, 3, 5, 9, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false }, /* k > one block */
+        /* expansions large enough for two threads: rows split, B packed by each */
+        { 1, 24, 28, 28, 144, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 20, 27, 29, 101, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
         /* 1x1 stride 2 and a padded 1x1 */
         { 1, 20, 11, 13, 30, 1, 1, 2, 2, 1, 1, { 0, 0, 0, 0 }, 1, true },
         { 1, 5, 4, 6, 7, 1, 1, 1, 1, 1, 1, { 1, 0, 0, 2 }, 1, true },
