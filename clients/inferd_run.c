@@ -48,7 +48,8 @@ static void usage_print(FILE *f)
             "      --bench N           time N runs after a warm-up; print median/p90/min\n"
             "                          latency and peak RSS\n"
             "      --warmup N          warm-up runs before timing (default: 5)\n"
-            "      --profile           print time per node, slowest first\n"
+            "      --profile           print time per node, slowest first (with --bench:\n"
+            "                          over the timed runs only)\n"
             "      --plugin-path DIRS  colon-separated folders holding backend plugins\n"
             "                          (default: $INFERD_PLUGIN_PATH, then %s)\n"
             "      --max-elements N    refuse tensors with more elements (default: %lld)\n"
@@ -198,10 +199,15 @@ struct run_state {
     bool *in_owned; /* in[i].data is ours, not a file's */
     char **out_names;
     int nin, nout;
+    /* the profile when timing began: the cold first run and the warm-up
+     * are taken out of what --bench --profile prints */
+    struct inferd_profile_row *prof_base;
+    int prof_nbase;
 };
 
 static void state_free(struct run_state *st)
 {
+    free(st->prof_base);
     if (st->m) st->plugin.api->release(st->m);
     if (st->be) st->plugin.api->close(st->be);
     if (st->plugin.handle) inferd_backend_unload(&st->plugin);
@@ -342,22 +348,42 @@ static int cmp_prof(const void *a, const void *b)
     return x->total_us < y->total_us ? 1 : x->total_us > y->total_us ? -1 : 0;
 }
 
+static bool profile_supported(const struct inferd_backend_api *api)
+{
+    return api->size > offsetof(struct inferd_backend_api, profile_get) && api->profile_get;
+}
+
+/* The backend's profile rows, in its node order; *n of them. */
+static struct inferd_profile_row *profile_read(struct run_state *st, int *n)
+{
+    size_t max = (size_t)st->g->nnodes + 16;
+    struct inferd_profile_row *rows = calloc(max, sizeof(*rows));
+    *n = rows ? st->plugin.api->profile_get(st->m, rows, max) : 0;
+    return rows;
+}
+
 static void profile_print(struct run_state *st)
 {
     const struct inferd_backend_api *api = st->plugin.api;
-    if (api->size <= offsetof(struct inferd_backend_api, profile_get) || !api->profile_get) {
+    if (!profile_supported(api)) {
         fprintf(stderr, "inferd-run: backend %s does not profile\n", api->name);
         return;
     }
-    size_t max = (size_t)st->g->nnodes + 16;
-    struct inferd_profile_row *rows = calloc(max, sizeof(*rows));
+    int n;
+    struct inferd_profile_row *rows = profile_read(st, &n);
     if (!rows) return;
-    int n = api->profile_get(st->m, rows, max);
+    if (st->prof_base && st->prof_nbase == n) {
+        for (int i = 0; i < n; i++) {
+            rows[i].total_us -= st->prof_base[i].total_us;
+            rows[i].calls -= st->prof_base[i].calls;
+        }
+    }
     double total = 0;
     for (int i = 0; i < n; i++) total += rows[i].total_us;
     qsort(rows, (size_t)(n > 0 ? n : 0), sizeof(*rows), cmp_prof);
-    printf("profile: %d nodes, %.3f ms per run\n", n,
-           n > 0 && rows[0].calls ? total / 1000.0 / (double)rows[0].calls : 0.0);
+    const uint64_t runs = n > 0 ? rows[0].calls : 0;
+    printf("profile: %d nodes, %.3f ms per run over %llu runs\n", n,
+           runs ? total / 1000.0 / (double)runs : 0.0, (unsigned long long)runs);
     printf("  %6s %10s  %-20s %-24s %s\n", "share", "ms/run", "op", "kernel", "node");
     for (int i = 0; i < n; i++) {
         double per = rows[i].calls ? rows[i].total_us / 1000.0 / (double)rows[i].calls : 0.0;
@@ -401,6 +427,13 @@ static int bench_run(struct run_state *st, char *err, size_t errlen)
             return rc;
         }
         if (i == 0) first = now_ms() - t0;
+    }
+    if (st->args.profile && profile_supported(api)) {
+        st->prof_base = profile_read(st, &st->prof_nbase);
+        if (!st->prof_base) {
+            free(t);
+            return -ENOMEM;
+        }
     }
     for (int i = 0; i < n; i++) {
         double t0 = now_ms();

@@ -347,7 +347,7 @@ def profile(b, args):
         theirs = ort_profile(os.path.join(tmp, traces[0]))
     matched, unmatched = ort_match(model, mine, theirs)
     print(f"side by side at {t} thread(s), ms per run (ORT: median over its runs, nodes it "
-          "fused or split summed per inferd node; inferd: mean); worst first")
+          "fused or split summed per inferd node; inferd: mean over its timed runs); worst first")
     print(f"{'inferd ms':>10} {'ORT ms':>8} {'diff':>8}  {'kernel':24} node")
     rows = [(v[0], matched.get(k, 0.0), k, v[2]) for k, v in mine.items()]
     rows += [(0.0, ms, f"{oname} (ORT {op}, no inferd node)", "-")

@@ -2,9 +2,10 @@
 """The benchmark's tools without ONNX Runtime or npm: ort_run against a fake
 library (fake_ort.c) through loading, the API version, the function-table check
 and error reporting, coreprobe's output, and how --profile reads both engines'
-profiles and pairs ONNX Runtime's nodes with inferd's.
+profiles and pairs ONNX Runtime's nodes with inferd's; given inferd-run, that
+its --profile with --bench covers the timed runs only.
 
-    selftest.py ORT_RUN FAKE_ORT_LIB COREPROBE
+    selftest.py ORT_RUN FAKE_ORT_LIB COREPROBE [INFERD_RUN PLUGIN_DIR MODEL]
 """
 import json
 import os
@@ -63,7 +64,7 @@ def profile_check():
     return 0 if ok else 1
 
 
-def main(ort_run, fake, coreprobe):
+def main(ort_run, fake, coreprobe, inferd_run=None, plugin_dir=None, model_file=None):
     failures = 0
 
     def expect(what, cmd, code, pattern, **env):
@@ -102,12 +103,18 @@ def main(ort_run, fake, coreprobe):
            r"^coreprobe: (cpus \d+,\d+  1 thread [\d.]+ GFLOP/s  2 threads [\d.]+ GFLOP/s  "
            r"scale \d+\.\d\d  (two cores|shared core)|one cpu  scale 1\.00  one cpu)$")
     expect("coreprobe usage", [coreprobe, "-1"], 2, r"usage: coreprobe")
+    if inferd_run:
+        # the cold first run and the warm-up are not in the profile
+        expect("inferd-run --profile counts the timed runs",
+               [inferd_run, model_file, "--plugin-path", plugin_dir, "--bench", "7",
+                "--warmup", "3", "--profile"], 0,
+               r"profile: \d+ nodes, [\d.]+ ms per run over 7 runs\n")
     failures += profile_check()
     print(f"{failures} failed")
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 7):
         sys.exit(__doc__)
     sys.exit(main(*sys.argv[1:]))
