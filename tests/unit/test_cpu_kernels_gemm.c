@@ -378,6 +378,14 @@ static void test_conv_shapes(void **state)
         { 1, 96, 7, 7, 40, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
         { 2, 64, 3, 3, 50, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 2, true },
         { 1, 70, 4, 4, 33, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false },
+        /* stride 2 read in place through the input's phases: 3x3 and 5x5,
+         * odd inputs, uneven padding, groups, a 1x1 */
+        { 1, 32, 28, 28, 48, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        { 1, 24, 27, 27, 40, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        { 1, 20, 14, 14, 28, 3, 3, 2, 2, 1, 1, { 0, 0, 1, 1 }, 1, true },
+        { 1, 16, 13, 13, 24, 5, 5, 2, 2, 1, 1, { 2, 2, 2, 2 }, 1, true },
+        { 2, 32, 14, 14, 64, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 2, true },
+        { 1, 64, 14, 14, 40, 1, 1, 2, 2, 1, 1, { 0, 0, 0, 0 }, 1, true },
         /* packed whole and transposed back by two threads (odd sizes) */
         { 1, 75, 13, 13, 90, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true },
         /* 7x7 output rows read in place from the padded input (AVX-512):
