@@ -19,6 +19,10 @@ struct dw_kernel {
      * the biases (zero past the last channel); scratch per task. */
     float *kblock, *bblock;
     size_t scratch;
+    /* Flat path (cpu_dw_flat): small planes at stride 1, rows as wide as the
+     * input's. */
+    uint16_t *flat;
+    int64_t *flat_off;
 };
 
 static void dw_kernel_free(void *p)
@@ -27,6 +31,8 @@ static void dw_kernel_free(void *p)
     if (!k) return;
     ir_free(k->kblock);
     ir_free(k->bblock);
+    free(k->flat);
+    free(k->flat_off);
     free(k);
 }
 
@@ -90,6 +96,37 @@ static void dw_block_task(void *arg, int t, int ntasks)
     }
 }
 
+/* A share of the channels in the flat layout, one call per image's run of
+ * them (mult is 1: output channel i reads input plane i). */
+static void dw_flat_task(void *arg, int t, int ntasks)
+{
+    const struct dw_job *j = arg;
+    const struct dw_kernel *k = j->k;
+    const struct cpu_window *g = &k->win;
+    const int64_t xplane = g->h * g->w, yplane = g->oh * g->ow, taps = g->kh * g->kw;
+    int64_t lo, hi;
+    cpu_task_range(k->n * k->m, t, ntasks, &lo, &hi);
+    for (int64_t i = lo; i < hi;) {
+        const int64_t o = i % k->m, run = k->m - o < hi - i ? k->m - o : hi - i;
+        struct cpu_dw_flat a = {
+            .xplane = xplane,
+            .yplane = yplane,
+            .taps = taps,
+            .mask = k->flat,
+            .off = k->flat_off,
+            .x = j->x + i * xplane,
+            .w = j->w + o * taps,
+            .bias = j->bias ? j->bias + o : NULL,
+            .sum = j->sum ? j->sum + i * yplane : NULL,
+            .y = j->y + i * yplane,
+            .act = j->act,
+            .nch = run,
+        };
+        k->vec->dw_flat(&a);
+        i += run;
+    }
+}
+
 static int dw_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
 {
     const struct dw_kernel *k = s->kdata;
@@ -105,6 +142,10 @@ static int dw_run(const struct cpu_model *m, const struct cpu_step *s, struct cp
     (void)m;
     const struct cpu_window *g = &k->win;
     const int64_t work = k->n * k->m * g->oh * g->ow * g->kh * g->kw;
+    if (k->flat) {
+        cpu_pool_run(x->pool, dw_flat_task, &j, cpu_tasks(x->pool, k->n * k->m, work));
+        return 0;
+    }
     if (k->kblock) {
         struct dw_block_job bj = { &j, x->scratch };
         int64_t units = k->n * ((k->m + 15) / 16);
@@ -127,6 +168,30 @@ static int dw_block_pack(struct dw_kernel *k, const float *w, const float *bias)
         float *blk = k->kblock + c / 16 * 16 * taps;
         for (int64_t t = 0; t < taps; t++) blk[t * 16 + c % 16] = w[c * taps + t];
         k->bblock[c] = bias ? bias[c] : 0.0f;
+    }
+    return 0;
+}
+
+/* The flat path (cpu_dw_flat) where it fits: the level has it, stride 1
+ * with the output plane the input's ("same" padding), at most
+ * CPU_DW_FLAT_MAX floats, every tap within two vectors of its output.
+ * Leaves k->flat NULL when it does not fit. */
+static int dw_flat_plan(struct dw_kernel *k)
+{
+    const struct cpu_window *g = &k->win;
+    if (!k->vec->dw_flat || k->mult != 1 || g->sh != 1 || g->sw != 1 || g->oh != g->h ||
+        g->ow != g->w || g->oh * g->ow > CPU_DW_FLAT_MAX)
+        return 0;
+    int rc = cpu_window_flat(g, &k->flat, &k->flat_off);
+    if (rc < 0) return rc;
+    for (int64_t t = 0; t < g->kh * g->kw; t++) {
+        if (k->flat_off[t] < -32 || k->flat_off[t] >= 32) {
+            free(k->flat);
+            free(k->flat_off);
+            k->flat = NULL;
+            k->flat_off = NULL;
+            return 0;
+        }
     }
     return 0;
 }
@@ -173,8 +238,13 @@ int cpu_depthwise_prepare(struct cpu_model *m, struct cpu_step *s, const struct 
      * zeroes the lanes past the last channel). */
     const struct cpu_slot *ws = &m->slots[n->in[1]];
     const struct cpu_slot *bs = n->nin > 2 && n->in[2] >= 0 ? &m->slots[n->in[2]] : NULL;
-    if (k->vec->window_block && k->mult == 1 && k->win.ow <= 8 && ws->data && (!bs || bs->data)) {
-        int rc = dw_block_pack(k, ws->data, bs ? bs->data : NULL);
+    /* Small planes at stride 1 go flat (weights read as stored), other
+     * small planes 16 channels at a time. */
+    int rc = dw_flat_plan(k);
+    if (rc < 0) return rc;
+    if (!k->flat && k->vec->window_block && k->mult == 1 && k->win.ow <= 8 && ws->data &&
+        (!bs || bs->data)) {
+        rc = dw_block_pack(k, ws->data, bs ? bs->data : NULL);
         if (rc < 0) return rc;
         k->scratch = (cpu_window_block_scratch(&k->win) + 63) / 64 * 64;
         size_t need = k->scratch * (size_t)m->be->threads;
@@ -184,7 +254,7 @@ int cpu_depthwise_prepare(struct cpu_model *m, struct cpu_step *s, const struct 
         { "depthwise_generic", "depthwise_avx2", "depthwise_avx512" },
         { "depthwise_generic", "depthwise_avx2", "depthwise_block_avx512" },
     };
-    s->kernel = names[k->kblock != NULL][k->vec->level];
+    s->kernel = k->flat ? "depthwise_flat_avx512" : names[k->kblock != NULL][k->vec->level];
     s->run = dw_run;
     s->fuses_sum = true;
     return 1;

@@ -119,23 +119,7 @@ static int gc_pack(struct gc_kernel *k, const float *w, const float *bias)
  * i + off[t] for tap t when that tap lies inside the input. */
 static int gc_flat(struct gc_kernel *k)
 {
-    const struct cpu_window *g = &k->win;
-    const int64_t plane = g->oh * g->ow, nvec = (plane + 15) / 16, taps = g->kh * g->kw;
-    k->flat = calloc((size_t)(nvec * taps), sizeof(uint16_t));
-    k->flat_off = malloc(sizeof(int64_t) * (size_t)taps);
-    if (!k->flat || !k->flat_off) return -ENOMEM;
-    for (int64_t ki = 0; ki < g->kh; ki++)
-        for (int64_t kj = 0; kj < g->kw; kj++) {
-            const int64_t t = ki * g->kw + kj;
-            k->flat_off[t] = (ki * g->dh - g->pt) * g->w + kj * g->dw - g->pl;
-            for (int64_t i = 0; i < plane; i++) {
-                const int64_t iy = i / g->ow - g->pt + ki * g->dh;
-                const int64_t ix = i % g->ow - g->pl + kj * g->dw;
-                if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w)
-                    k->flat[i / 16 * taps + t] |= (uint16_t)(1u << (i % 16));
-            }
-        }
-    return 0;
+    return cpu_window_flat(&k->win, &k->flat, &k->flat_off);
 }
 
 int cpu_grouped_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,

@@ -29,6 +29,32 @@ const struct cpu_vec *cpu_vec_get(int isa)
     return &cpu_vec_generic;
 }
 
+int cpu_window_flat(const struct cpu_window *g, uint16_t **mask, int64_t **off)
+{
+    const int64_t plane = g->oh * g->ow, nvec = (plane + 15) / 16, taps = g->kh * g->kw;
+    uint16_t *mk = calloc((size_t)(nvec * taps), sizeof(uint16_t));
+    int64_t *of = malloc(sizeof(int64_t) * (size_t)taps);
+    if (!mk || !of) {
+        free(mk);
+        free(of);
+        return -ENOMEM;
+    }
+    for (int64_t ki = 0; ki < g->kh; ki++)
+        for (int64_t kj = 0; kj < g->kw; kj++) {
+            const int64_t t = ki * g->kw + kj;
+            of[t] = (ki * g->dh - g->pt) * g->w + kj * g->dw - g->pl;
+            for (int64_t i = 0; i < plane; i++) {
+                const int64_t iy = i / g->ow - g->pt + ki * g->dh;
+                const int64_t ix = i % g->ow - g->pl + kj * g->dw;
+                if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w)
+                    mk[i / 16 * taps + t] |= (uint16_t)(1u << (i % 16));
+            }
+        }
+    *mask = mk;
+    *off = of;
+    return 0;
+}
+
 int cpu_tasks(const struct cpu_pool *pool, int64_t units, int64_t work)
 {
     int64_t t = cpu_pool_threads(pool);

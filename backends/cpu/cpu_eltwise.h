@@ -88,6 +88,27 @@ struct cpu_gconv {
     const int64_t *flat_off;
 };
 
+/* Depthwise planes in the flat layout: stride 1 and ow == w, so output i of
+ * a plane reads input i + off[t] at tap t, where lane mask
+ * mask[(i / 16) * taps + t] allows (cpu_window_flat); whole planes in a few
+ * vectors, where row by row a 7-wide row would fill half a vector. */
+struct cpu_dw_flat {
+    int64_t xplane, yplane; /* h * w and oh * ow floats */
+    int64_t taps;
+    const uint16_t *mask; /* cpu_window_flat */
+    const int64_t *off;
+    const float *x, *w, *bias; /* nch input planes, [nch][taps] weights, nch biases or NULL */
+    const float *sum;          /* nch residual planes like y, or NULL */
+    float *y;
+    const struct ir_act *act;
+    int64_t nch;
+};
+
+/* The flat layout's offsets and lane masks for window g (stride 1, ow == w):
+ * *off gets kh * kw offsets, *mask ceil(oh * ow / 16) * kh * kw masks, both
+ * malloc'ed. 0, or -ENOMEM with nothing left allocated. */
+int cpu_window_flat(const struct cpu_window *g, uint16_t **mask, int64_t **off);
+
 struct cpu_vec {
     int level; /* enum cpu_isa: kernels pick their name by it */
     /* y[i] = act(y[i] + bias + sum[i]) for i < n; sum may be NULL, or y. */
@@ -119,7 +140,12 @@ struct cpu_vec {
     /* y[j * rows + i] = t[i * cols + j] for i < rows, j0 <= j < j1: a
      * product computed transposed put back (cpu_conv.c). */
     void (*transpose)(const float *t, int64_t rows, int64_t cols, int64_t j0, int64_t j1, float *y);
+    /* (optional) Depthwise planes in the flat layout, bias, residual and
+     * activation included; planes of at most CPU_DW_FLAT_MAX floats. */
+    void (*dw_flat)(const struct cpu_dw_flat *a);
 };
+
+#define CPU_DW_FLAT_MAX 64
 
 extern const struct cpu_vec cpu_vec_generic;
 #if defined(__x86_64__)

@@ -7,6 +7,7 @@
 void cpu_window_avx512(int op, const struct cpu_window *g, const struct cpu_plane *p);
 void cpu_window_block_avx512(int op, const struct cpu_window *g, const struct cpu_block *b);
 void cpu_gconv_avx512(const struct cpu_gconv *a);
+void cpu_dw_flat_avx512(const struct cpu_dw_flat *a);
 
 AVX512_INLINE __mmask16 tail_mask(int64_t n)
 {
@@ -188,4 +189,5 @@ const struct cpu_vec cpu_vec_avx512 = {
     .gconv_block = 16,
     .gconv = cpu_gconv_avx512,
     .transpose = cpu_transpose_avx2,
+    .dw_flat = cpu_dw_flat_avx512,
 };

@@ -201,6 +201,40 @@ static void test_depthwise_shapes(void **state)
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) dw_check(&fixed[i], 100 + i);
 }
 
+/* Small planes at stride 1 whose output is the input's size run flat at
+ * AVX-512 (cpu_depthwise_flat_avx512.c): every kernel size and padding the
+ * flat layout takes, a residual, the activations, a batch, channel counts
+ * that split oddly over two threads. */
+static void test_depthwise_flat(void **state)
+{
+    (void)state;
+    static const struct dw_case cases[] = {
+        { 1, 40, 1, 7, 7, 5, 5, 1, 1, 1, 1, { 2, 2, 2, 2 }, true, ACT_SILU, 0, false, false },
+        { 1, 33, 1, 7, 7, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, true, ACT_RELU, 1, true, false },
+        { 2, 17, 1, 8, 8, 5, 5, 1, 1, 1, 1, { 2, 2, 2, 2 }, false, ACT_CLIP6, 2, false, false },
+        { 1, 9, 1, 4, 4, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, true, ACT_TANH, 0, false, false },
+        { 1, 12, 1, 7, 7, 3, 3, 1, 1, 2, 2, { 2, 2, 2, 2 }, true, ACT_HARD_SWISH, 0, false, false },
+        { 1, 10, 1, 6, 9, 2, 2, 1, 1, 1, 1, { 0, 1, 1, 0 }, true, ACT_LEAKY, 0, false, false },
+        { 1, 7, 1, 5, 11, 1, 5, 1, 1, 1, 1, { 0, 2, 0, 2 }, true, ACT_NONE, 1, false, false },
+        { 1, 300, 1, 7, 7, 5, 5, 1, 1, 1, 1, { 2, 2, 2, 2 }, true, ACT_SIGMOID, 1, false, false },
+        { 1, 5, 1, 1, 1, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, true, ACT_NONE, 0, false, false },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct dw_case *c = &cases[i];
+        char what[96];
+        snprintf(what, sizeof(what), "flat depthwise c%lld %lldx%lld k%lldx%lld d%lld case %zu",
+                 (long long)c->c, (long long)c->h, (long long)c->w, (long long)c->kh,
+                 (long long)c->kw, (long long)c->dh, i);
+        struct cc_expect e = {
+            .kernel = "depthwise_flat",
+            .steps = 1 + (c->residual && c->act != ACT_NONE),
+            .tol = 3e-5,
+            .levels = 1u << 2,
+        };
+        cc_check(what, dw_build, c, 300 + i, &e);
+    }
+}
+
 static void test_depthwise_random(void **state)
 {
     (void)state;
@@ -802,6 +836,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depthwise_shapes),
+        cmocka_unit_test(test_depthwise_flat),
         cmocka_unit_test(test_depthwise_random),
         cmocka_unit_test(test_residual_other_convs),
         cmocka_unit_test(test_grouped_random),
