@@ -388,7 +388,9 @@ static int instances_create(struct cpu_model *m, int ninstances)
     for (int i = 0; i < ninstances; i++) {
         struct cpu_instance *in = &m->inst[i];
         in->arena = ir_alloc(m->arena_size);
-        in->scratch = ir_alloc(m->scratch_size);
+        /* the tasks' private slices, then the shared buffer */
+        m->task_scratch_size = (m->task_scratch_size + 63) / 64 * 64;
+        in->scratch = ir_alloc(m->task_scratch_size * (size_t)m->be->threads + m->scratch_size);
         in->ptr = calloc((size_t)m->nslots + 1, sizeof(void *));
         in->tin = calloc((size_t)m->max_io + 1, sizeof(struct ir_tensor));
         in->tout = calloc((size_t)m->max_io + 1, sizeof(struct ir_tensor));
@@ -510,7 +512,15 @@ static int cpu_run(struct inferd_model *mm, int instance, const struct ir_tensor
         const struct cpu_slot *r = &m->slots[m->slots[s].root];
         if (r->kind == CPU_SLOT_INPUT && r->input_index >= 0) ins->ptr[s] = in[r->input_index].data;
     }
-    struct cpu_exec x = { ins->ptr, ins->tin, ins->tout, ins->scratch, ins->pool };
+    struct cpu_exec x = {
+        .ptr = ins->ptr,
+        .tin = ins->tin,
+        .tout = ins->tout,
+        .scratch = (char *)ins->scratch + m->task_scratch_size * (size_t)m->be->threads,
+        .pool = ins->pool,
+        .task_scratch = ins->scratch,
+        .task_stride = m->task_scratch_size,
+    };
     cpu_pool_begin(ins->pool);
     for (int i = 0; i < m->nsteps; i++) {
         struct cpu_step *s = &m->steps[i];

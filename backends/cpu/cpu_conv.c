@@ -264,7 +264,9 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
                                         .bias_row = bg,
                                         .res = rg,
                                         .ldres = plane,
-                                        .act = s->act };
+                                        .act = s->act,
+                                        .task_scratch = x->task_scratch,
+                                        .task_stride = x->task_stride };
                 cpu_sgemm_run(&gm, x->pool, k->threads, scratch);
             } else {
                 cpu_pack_blocked_mt(x->pool, k->threads, fn, src, k->k, plane, k->uk->mr, k->kc,
@@ -374,7 +376,9 @@ static size_t conv_plan(struct cpu_model *m, struct conv_kernel *k)
     if (k->mode == CONV_GEMM) {
         k->kc = cpu_sgemm_kc(uk, plane, k->k);
         k->threads = cpu_sgemm_threads(k->mg, plane, k->k, threads);
-        need = cpu_sgemm_scratch(uk, k->mg, plane, k->k, false, k->threads);
+        need = cpu_sgemm_shared_scratch(uk, k->mg, plane, k->k, k->threads);
+        const size_t task_need = cpu_sgemm_task_scratch(uk, k->mg, plane, k->k, k->threads);
+        if (task_need > m->task_scratch_size) m->task_scratch_size = task_need;
     } else {
         k->kc = cpu_sgemm_kc(uk, k->mg, k->k);
         k->threads = cpu_sgemm_threads(plane, k->mg, k->k, threads);

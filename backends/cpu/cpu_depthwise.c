@@ -67,7 +67,7 @@ static void dw_task(void *arg, int t, int ntasks)
 
 struct dw_block_job {
     const struct dw_job *j;
-    void *scratch;
+    const struct cpu_exec *exec; /* each task's image in its own scratch */
 };
 
 static void dw_block_task(void *arg, int t, int ntasks)
@@ -90,7 +90,7 @@ static void dw_block_task(void *arg, int t, int ntasks)
             .sum = j->sum ? j->sum + (b * k->m + c0) * yplane : NULL,
             .act = j->act,
             .nch = (int)(k->m - c0 < 16 ? k->m - c0 : 16),
-            .scratch = (float *)((char *)bj->scratch + (size_t)t * k->scratch),
+            .scratch = cpu_exec_task_scratch(bj->exec, t),
         };
         k->vec->window_block(CPU_WIN_DW, g, &blk);
     }
@@ -147,7 +147,7 @@ static int dw_run(const struct cpu_model *m, const struct cpu_step *s, struct cp
         return 0;
     }
     if (k->kblock) {
-        struct dw_block_job bj = { &j, x->scratch };
+        struct dw_block_job bj = { &j, x };
         int64_t units = k->n * ((k->m + 15) / 16);
         cpu_pool_run(x->pool, dw_block_task, &bj, cpu_tasks(x->pool, units, work));
         return 0;
@@ -247,8 +247,7 @@ int cpu_depthwise_prepare(struct cpu_model *m, struct cpu_step *s, const struct 
         rc = dw_block_pack(k, ws->data, bs ? bs->data : NULL);
         if (rc < 0) return rc;
         k->scratch = (cpu_window_block_scratch(&k->win) + 63) / 64 * 64;
-        size_t need = k->scratch * (size_t)m->be->threads;
-        if (need > m->scratch_size) m->scratch_size = need;
+        if (k->scratch > m->task_scratch_size) m->task_scratch_size = k->scratch;
     }
     static const char *const names[][3] = {
         { "depthwise_generic", "depthwise_avx2", "depthwise_avx512" },

@@ -248,6 +248,27 @@ static void split_plan(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64
     }
 }
 
+size_t cpu_sgemm_task_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
+                              int nthreads)
+{
+    if (m <= 0 || n <= 0 || k <= 0) return 0;
+    struct sgemm_split sp;
+    split_plan(uk, m, n, k, false, nthreads, &sp);
+    if (sp.shared_b) return 0;
+    int64_t kc, nc;
+    blocking(uk, n, k, 0, &kc, &nc);
+    return (size_t)(kc * nc) * sizeof(float);
+}
+
+size_t cpu_sgemm_shared_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
+                                int nthreads)
+{
+    if (m <= 0 || n <= 0 || k <= 0) return 0;
+    struct sgemm_split sp;
+    split_plan(uk, m, n, k, false, nthreads, &sp);
+    return sp.shared_b ? cpu_pack_size(k, n, uk->nr) : 0;
+}
+
 size_t cpu_sgemm_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
                          bool b_packed, int nthreads)
 {
@@ -367,9 +388,10 @@ static void sgemm_task(void *arg, int task, int ntasks)
     const int64_t npm = cpu_ceil_div(g->m, g->uk->mr), npn = cpu_ceil_div(g->n, g->uk->nr);
     const int im = task / job->tn, in = task % job->tn;
     (void)ntasks;
+    float *blocks = g->task_scratch ? (float *)(g->task_scratch + (size_t)task * g->task_stride)
+                                    : job->scratch + (size_t)task * job->stride;
     sgemm_range(g, job->kc, job->nc, npm * im / job->tm, npm * (im + 1) / job->tm,
-                npn * in / job->tn, npn * (in + 1) / job->tn,
-                job->scratch + (size_t)task * job->stride);
+                npn * in / job->tn, npn * (in + 1) / job->tn, blocks);
 }
 
 struct pack_job {

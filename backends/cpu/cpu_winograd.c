@@ -53,12 +53,12 @@ struct wino_kernel {
     const struct cpu_wino_fns *fns;
     float *u; /* 36 packed A operands, u_size floats each */
     size_t u_size;
-    int64_t kc;                             /* U's k blocks (cpu_sgemm_kc over all tiles) */
-    int64_t tpad;                           /* tiles rounded up to whole vectors (wino_buf) */
-    size_t v_off, m_off, tmp_off, tmp_size; /* scratch layout, floats */
-    int64_t chunk_rows;                     /* bands: tile rows a band runs at a time */
-    int64_t band_tpad;                      /* bands: tiles of a chunk, rounded up */
-    size_t band_size;                       /* bands: floats of scratch each */
+    int64_t kc;          /* U's k blocks (cpu_sgemm_kc over all tiles) */
+    int64_t tpad;        /* tiles rounded up to whole vectors (wino_buf) */
+    size_t v_off, m_off; /* shared scratch layout, floats */
+    int64_t chunk_rows;  /* bands: tile rows a band runs at a time */
+    int64_t band_tpad;   /* bands: tiles of a chunk, rounded up */
+    size_t band_size;    /* bands: floats of scratch each */
     int threads;
     bool bands; /* threads take bands of tile rows through all phases */
 };
@@ -130,7 +130,8 @@ struct wino_job {
     const float *bias;
     const float *res; /* a fused residual, laid out as y; or NULL */
     const struct ir_act *act;
-    float *scratch;
+    float *scratch;              /* shared: V and M of the whole plane */
+    const struct cpu_exec *exec; /* the tasks' own buffers */
 };
 
 /* Where V and M live for a set of tile rows: rows of tpad floats (its
@@ -221,7 +222,7 @@ static void wino_input_task(void *arg, int task, int ntasks)
     struct wino_buf b;
     wino_whole(j, &b);
     const int64_t c0 = j->k->cv.c * task / ntasks, c1 = j->k->cv.c * (task + 1) / ntasks;
-    float *tmp = j->scratch + j->k->tmp_off + (size_t)task * j->k->tmp_size;
+    float *tmp = cpu_exec_task_scratch(j->exec, task);
     for (int64_t c = c0; c < c1; c++) wino_input_channel(j, &b, c, tmp);
 }
 
@@ -254,7 +255,7 @@ static void wino_band_task(void *arg, int task, int ntasks)
     const struct wino_kernel *k = j->k;
     const struct cpu_wino_plane *p = &k->cv.plane;
     const int64_t ty0 = p->th * task / ntasks, ty1 = p->th * (task + 1) / ntasks;
-    float *base = j->scratch + (size_t)task * k->band_size;
+    float *base = cpu_exec_task_scratch(j->exec, task);
     for (int64_t cy = ty0; cy < ty1; cy += k->chunk_rows) {
         const int64_t cy1 = cy + k->chunk_rows < ty1 ? cy + k->chunk_rows : ty1;
         struct wino_buf b;
@@ -280,6 +281,7 @@ static int wino_run(const struct cpu_model *m, const struct cpu_step *s, struct 
         .bias = s->nin > 2 && s->in[2] >= 0 ? x->ptr[s->in[2]] : NULL,
         .act = &s->act,
         .scratch = x->scratch,
+        .exec = x,
     };
     const float *res = s->act.sum > 0 ? x->ptr[s->in[s->act.sum]] : NULL;
     for (int64_t b = 0; b < k->cv.n; b++) {
@@ -365,20 +367,23 @@ int cpu_winograd_prepare(struct cpu_model *m, struct cpu_step *s, const struct c
         k->chunk_rows = (band_rows + nchunks - 1) / nchunks;
     }
     const size_t tmp = (cpu_wino_tmp_floats(p) + 15) / 16 * 16;
-    size_t need;
+    size_t need = 0, task_need;
     if (k->bands) {
         k->band_tpad = (k->chunk_rows * p->tw + 15) / 16 * 16;
         k->band_size = 36 * (size_t)(cv->c + cv->m) * (size_t)k->band_tpad + tmp;
-        need = k->band_size * (size_t)t;
+        task_need = k->band_size;
     } else {
         k->v_off = 0;
         k->m_off = k->v_off + 36 * (size_t)(cv->c * k->tpad);
-        k->tmp_off = k->m_off + 36 * (size_t)(cv->m * k->tpad);
-        k->tmp_size = tmp;
-        need = k->tmp_off + k->tmp_size * (size_t)k->threads;
+        /* and a vector's slack: the output transform loads whole vectors
+         * of a tile row's M, past the last tile of the last row */
+        need = k->m_off + 36 * (size_t)(cv->m * k->tpad) + 16;
+        task_need = tmp;
     }
     need *= sizeof(float);
+    task_need *= sizeof(float);
     if (need > m->scratch_size) m->scratch_size = need;
+    if (task_need > m->task_scratch_size) m->task_scratch_size = task_need;
     static const char *const names[3] = { "conv_winograd_generic", "conv_winograd_avx2",
                                           "conv_winograd_avx512" };
     s->kernel = names[k->uk->isa];
