@@ -43,6 +43,35 @@ struct dw_job {
     float *y;
 };
 
+/* Output channels [lo, hi) in the flat layout, one call per image's run of
+ * them (mult is 1 there: output channel i reads input plane i). */
+static void dw_flat_runs(const struct dw_job *j, int64_t lo, int64_t hi)
+{
+    const struct dw_kernel *k = j->k;
+    const struct cpu_window *g = &k->win;
+    const int64_t xplane = g->h * g->w, yplane = g->oh * g->ow, taps = g->kh * g->kw;
+    for (int64_t i = lo; i < hi;) {
+        const int64_t o = i % k->m, run = k->m - o < hi - i ? k->m - o : hi - i;
+        struct cpu_dw_flat a = {
+            .xplane = xplane,
+            .yplane = yplane,
+            .taps = taps,
+            .mask = k->flat,
+            .off = k->flat_off,
+            .x = j->x + i * xplane,
+            .w = j->w + o * taps,
+            .bias = j->bias ? j->bias + o : NULL,
+            .sum = j->sum ? j->sum + i * yplane : NULL,
+            .y = j->y + i * yplane,
+            .act = j->act,
+            .nch = run,
+        };
+        k->vec->dw_flat(&a);
+        i += run;
+    }
+}
+
+/* A share of the output channels, plane by plane or flat. */
 static void dw_task(void *arg, int t, int ntasks)
 {
     const struct dw_job *j = arg;
@@ -51,6 +80,10 @@ static void dw_task(void *arg, int t, int ntasks)
     const int64_t xplane = g->h * g->w, yplane = g->oh * g->ow, taps = g->kh * g->kw;
     int64_t lo, hi;
     cpu_task_range(k->n * k->m, t, ntasks, &lo, &hi);
+    if (k->flat) {
+        dw_flat_runs(j, lo, hi);
+        return;
+    }
     for (int64_t i = lo; i < hi; i++) {
         const int64_t b = i / k->m, o = i % k->m;
         struct cpu_plane p = {
@@ -96,37 +129,6 @@ static void dw_block_task(void *arg, int t, int ntasks)
     }
 }
 
-/* A share of the channels in the flat layout, one call per image's run of
- * them (mult is 1: output channel i reads input plane i). */
-static void dw_flat_task(void *arg, int t, int ntasks)
-{
-    const struct dw_job *j = arg;
-    const struct dw_kernel *k = j->k;
-    const struct cpu_window *g = &k->win;
-    const int64_t xplane = g->h * g->w, yplane = g->oh * g->ow, taps = g->kh * g->kw;
-    int64_t lo, hi;
-    cpu_task_range(k->n * k->m, t, ntasks, &lo, &hi);
-    for (int64_t i = lo; i < hi;) {
-        const int64_t o = i % k->m, run = k->m - o < hi - i ? k->m - o : hi - i;
-        struct cpu_dw_flat a = {
-            .xplane = xplane,
-            .yplane = yplane,
-            .taps = taps,
-            .mask = k->flat,
-            .off = k->flat_off,
-            .x = j->x + i * xplane,
-            .w = j->w + o * taps,
-            .bias = j->bias ? j->bias + o : NULL,
-            .sum = j->sum ? j->sum + i * yplane : NULL,
-            .y = j->y + i * yplane,
-            .act = j->act,
-            .nch = run,
-        };
-        k->vec->dw_flat(&a);
-        i += run;
-    }
-}
-
 static int dw_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)
 {
     const struct dw_kernel *k = s->kdata;
@@ -142,10 +144,6 @@ static int dw_run(const struct cpu_model *m, const struct cpu_step *s, struct cp
     (void)m;
     const struct cpu_window *g = &k->win;
     const int64_t work = k->n * k->m * g->oh * g->ow * g->kh * g->kw;
-    if (k->flat) {
-        cpu_pool_run(x->pool, dw_flat_task, &j, cpu_tasks(x->pool, k->n * k->m, work));
-        return 0;
-    }
     if (k->kblock) {
         struct dw_block_job bj = { &j, x };
         int64_t units = k->n * ((k->m + 15) / 16);

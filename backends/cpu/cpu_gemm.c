@@ -34,8 +34,7 @@ struct gemm_kernel {
     bool prefill;     /* beta * C written into Y before the product */
     int64_t kc;       /* the product's k blocks (cpu_sgemm_kc) */
     int threads;
-    size_t b_off;  /* scratch: packed A at 0, B blocks from b_off */
-    size_t b_size; /* floats of scratch for run-time B (cpu_sgemm_scratch) */
+    size_t b_off; /* scratch: packed A at 0, a B packed for all threads from b_off */
 };
 
 static void gemm_kernel_free(void *p)
@@ -84,6 +83,20 @@ static int gemv_threads(int64_t n, int64_t k, int max)
     return t < max ? t : max;
 }
 
+/* Scratch of a product with a run-time A: A packed whole at 0 (shared), a
+ * run-time B's blocks in the tasks' own scratch, or packed once for all the
+ * threads at *b_off. Returns the shared bytes; raises the model's per-task
+ * need. */
+static size_t product_scratch(struct cpu_model *m, const struct cpu_ukernel *uk, int64_t pm,
+                              int64_t pn, int64_t pk, bool b_packed, int threads, size_t *b_off)
+{
+    *b_off = (cpu_pack_size(pk, pm, uk->mr) + 15) / 16 * 16;
+    if (b_packed) return *b_off * sizeof(float);
+    const size_t task = cpu_sgemm_task_scratch(uk, pm, pn, pk, threads);
+    if (task > m->task_scratch_size) m->task_scratch_size = task;
+    return (*b_off + cpu_sgemm_shared_scratch(uk, pm, pn, pk, threads)) * sizeof(float);
+}
+
 /* --- Gemm --------------------------------------------------------------- */
 
 static void gemm_prefill(const struct ir_gemm_params *p, const float *c, float *y)
@@ -130,6 +143,8 @@ static int gemm_run(const struct cpu_model *m, const struct cpu_step *s, struct 
         .bias_row = k->bias && k->bias_is_row ? k->bias : NULL,
         .bias_col = k->bias && !k->bias_is_row ? k->bias : NULL,
         .act = s->act,
+        .task_scratch = x->task_scratch,
+        .task_stride = x->task_stride,
     };
     cpu_sgemm_run(&gm, x->pool, k->threads, scratch + k->b_off);
     return 0;
@@ -196,12 +211,9 @@ int cpu_gemm_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
         s->kernel = gemv_names[uk->isa];
     } else {
         k->threads = cpu_sgemm_threads(p->m, p->n, p->k, m->be->threads);
-        k->b_off = (cpu_pack_size(p->k, p->m, uk->mr) + 15) / 16 * 16;
-        k->b_size = cpu_sgemm_scratch(uk, p->m, p->n, p->k, k->bp != NULL, k->threads);
-        need = k->b_off + k->b_size;
+        need = product_scratch(m, uk, p->m, p->n, p->k, k->bp != NULL, k->threads, &k->b_off);
         s->kernel = packed_names[uk->isa];
     }
-    need *= sizeof(float);
     if (need > m->scratch_size) m->scratch_size = need;
     s->run = gemm_run;
     return 1;
@@ -215,7 +227,7 @@ struct matmul_kernel {
     float *bp;  /* packed B when constant and shared by every batch, else NULL */
     int64_t kc; /* the product's k blocks (cpu_sgemm_kc) */
     int threads;
-    size_t b_off, b_size;
+    size_t b_off;
 };
 
 static void matmul_kernel_free(void *p)
@@ -299,6 +311,8 @@ static int matmul_run(const struct cpu_model *m, const struct cpu_step *s, struc
             .c = yb,
             .ldc = p->n,
             .act = s->act,
+            .task_scratch = x->task_scratch,
+            .task_stride = x->task_stride,
         };
         cpu_sgemm_run(&gm, x->pool, k->threads, scratch + k->b_off);
     }
@@ -340,9 +354,7 @@ int cpu_matmul_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
         s->kernel = "gemv_rows";
     } else {
         k->threads = cpu_sgemm_threads(p->m, p->n, p->k, m->be->threads);
-        k->b_off = (cpu_pack_size(p->k, p->m, uk->mr) + 15) / 16 * 16;
-        k->b_size = cpu_sgemm_scratch(uk, p->m, p->n, p->k, k->bp != NULL, k->threads);
-        need = (k->b_off + k->b_size) * sizeof(float);
+        need = product_scratch(m, uk, p->m, p->n, p->k, k->bp != NULL, k->threads, &k->b_off);
         s->kernel = packed_names[uk->isa];
     }
     if (need > m->scratch_size) m->scratch_size = need;

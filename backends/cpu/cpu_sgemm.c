@@ -269,18 +269,6 @@ size_t cpu_sgemm_shared_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t
     return sp.shared_b ? cpu_pack_size(k, n, uk->nr) : 0;
 }
 
-size_t cpu_sgemm_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
-                         bool b_packed, int nthreads)
-{
-    if (b_packed || m <= 0 || n <= 0 || k <= 0) return 0;
-    struct sgemm_split sp;
-    split_plan(uk, m, n, k, b_packed, nthreads, &sp);
-    if (sp.shared_b) return cpu_pack_size(k, n, uk->nr);
-    int64_t kc, nc;
-    blocking(uk, n, k, 0, &kc, &nc);
-    return (size_t)(kc * nc) * (size_t)(sp.tm * sp.tn);
-}
-
 int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max)
 {
     /* Within a run a helper spins for the next job (cpu_pool.h), so a
@@ -294,8 +282,6 @@ int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max)
 
 struct sgemm_job {
     const struct cpu_sgemm *g;
-    float *scratch;
-    size_t stride;
     int64_t kc, nc;
     int tm, tn; /* the task grid: rows split tm ways, columns tn ways */
 };
@@ -388,8 +374,8 @@ static void sgemm_task(void *arg, int task, int ntasks)
     const int64_t npm = cpu_ceil_div(g->m, g->uk->mr), npn = cpu_ceil_div(g->n, g->uk->nr);
     const int im = task / job->tn, in = task % job->tn;
     (void)ntasks;
-    float *blocks = g->task_scratch ? (float *)(g->task_scratch + (size_t)task * g->task_stride)
-                                    : job->scratch + (size_t)task * job->stride;
+    float *blocks =
+        g->task_scratch ? (float *)(g->task_scratch + (size_t)task * g->task_stride) : NULL;
     sgemm_range(g, job->kc, job->nc, npm * im / job->tm, npm * (im + 1) / job->tm,
                 npn * in / job->tn, npn * (in + 1) / job->tn, blocks);
 }
@@ -427,13 +413,12 @@ void cpu_pack_blocked_mt(struct cpu_pool *pool, int nthreads, cpu_pack_fn fn, co
 void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads, float *scratch)
 {
     if (g->m <= 0 || g->n <= 0) return;
-    struct sgemm_job job = { .g = g, .scratch = scratch };
+    struct sgemm_job job = { .g = g };
     blocking(g->uk, g->n, g->k, g->kc, &job.kc, &job.nc);
     struct sgemm_split sp;
     split_plan(g->uk, g->m, g->n, g->k, g->b != NULL, nthreads, &sp);
     job.tm = sp.tm;
     job.tn = sp.tn;
-    job.stride = (size_t)(job.kc * job.nc);
     struct cpu_sgemm gs;
     if (sp.shared_b) {
         cpu_pack_blocked_mt(pool, nthreads, g->pack_b, g->pack_src, g->k, g->n, g->uk->nr, job.kc,

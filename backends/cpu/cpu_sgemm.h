@@ -219,30 +219,27 @@ struct cpu_sgemm {
     const float *res;      /* m x n, row stride ldres, added before act; or NULL */
     int64_t ldres;
     struct ir_act act;
-    /* Where each task packs its own B blocks: task t at task_scratch + t *
-     * task_stride bytes (cpu_exec_task_scratch), cpu_sgemm_task_scratch bytes
-     * each; NULL: in cpu_sgemm_run's scratch. */
+    /* Where each task of cpu_sgemm_run packs its own run-time B blocks: task
+     * t at task_scratch + t * task_stride bytes (cpu_exec_task_scratch),
+     * cpu_sgemm_task_scratch bytes each. Unused when B is packed or in place. */
     char *task_scratch;
     size_t task_stride;
 };
 
-/* Floats of scratch a product of this shape needs on nthreads for its
- * run-time B (0 when B is packed whole or read in place). */
-size_t cpu_sgemm_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
-                         bool b_packed, int nthreads);
-/* Bytes of private scratch each task of the product needs for its B blocks
- * when they go to cpu_sgemm.task_scratch (0: none, or B is packed once for
- * all the threads into cpu_sgemm_shared_scratch's floats). */
+/* For a run-time B: bytes of private scratch each task of the product needs
+ * for its B blocks (cpu_sgemm.task_scratch; 0 when B is packed once for all
+ * the threads into cpu_sgemm_shared_scratch's floats instead). */
 size_t cpu_sgemm_task_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
                               int nthreads);
-/* Floats of shared scratch the product needs with its tasks' B blocks in
- * task_scratch. */
+/* For a run-time B: floats of shared scratch the product needs (a B packed
+ * once for all the threads, or 0). */
 size_t cpu_sgemm_shared_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
                                 int nthreads);
 /* How many threads a product of this size is worth (1 .. max). */
 int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max);
-/* Runs the product on up to nthreads of the pool, run-time B packed into
- * scratch (cpu_sgemm_scratch floats for the same nthreads). */
+/* Runs the product on up to nthreads of the pool; a run-time B goes to the
+ * tasks' scratch or, packed once, to scratch (cpu_sgemm_task_scratch,
+ * cpu_sgemm_shared_scratch for the same nthreads). */
 void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads, float *scratch);
 /* cpu_pack_blocked on up to nthreads of the pool, each packing a share of
  * the panels. */

@@ -197,6 +197,9 @@ static void test_depthwise_shapes(void **state)
         /* Big enough to be split over threads. */
         { 1, 64, 1, 56, 56, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, true, ACT_CLIP6, 1, false, false },
         { 1, 256, 1, 14, 14, 5, 5, 1, 1, 1, 1, { 2, 2, 2, 2 }, true, ACT_SILU, 0, false, false },
+        /* 16 channels at a time (stride 2 onto 7x7), each task in its own
+         * scratch */
+        { 1, 160, 1, 14, 14, 5, 5, 2, 2, 1, 1, { 2, 2, 2, 2 }, true, ACT_RELU, 1, false, false },
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) dw_check(&fixed[i], 100 + i);
 }
