@@ -539,6 +539,9 @@ static void test_gemm(void **state)
         { 20, 33, 520, true, false, 1.5f, 1, C_MN, false, true, "sgemm_" },
         { 1, 24, 10, false, false, 1, 1, C_1N, false, true, "sgemm_" },
         { 1, 24, 10, false, true, 1, 1, C_MN, true, false, "sgemm_" },
+        /* run-time B on two threads, each packing its blocks in its own scratch */
+        { 64, 200, 300, false, true, 1, 1, C_N, false, true, "sgemm_" },
+        { 48, 260, 180, true, false, 1, 0.5f, C_MN, false, true, "sgemm_" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct gemm_spec *s = &cases[i];
@@ -579,6 +582,7 @@ static void test_matmul(void **state)
         { 2, 2, { 1, 3 }, { 3, 2500 }, false, "=gemv_rows" }, /* past one column block */
         { 3, 3, { 2, 1, 33 }, { 2, 33, 17 }, false, "=gemv_rows" },
         { 2, 2, { 49, 600 }, { 600, 100 }, true, "sgemm_" },
+        { 2, 2, { 64, 300 }, { 300, 200 }, false, "sgemm_" }, /* run-time B, two threads */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char label[64];
