@@ -54,6 +54,7 @@ struct conv_kernel {
     int64_t hpad, wpad;
     int64_t phr, phc; /* row and column phases stored: 1, or 2 at stride 2 */
     int64_t cstride;  /* floats per channel of the padded input */
+    bool rows_local;  /* cpu_sgemm.rows_local */
 };
 
 static void conv_kernel_free(void *p)
@@ -218,7 +219,7 @@ static void conv_run_indirect(const struct cpu_model *m, const struct conv_kerne
             .bias_col = bias ? bias + g * k->mg : NULL,
             .act = rb ? (struct ir_act){ 0 } : s->act,
         };
-        cpu_sgemm_run(&gm, x->pool, k->threads, NULL);
+        cpu_sgemm_run(&gm, x->pool, k->threads);
         conv_finish_t(m, k, s, x, yt, yb + g * k->mg * plane, rb ? rb + g * k->mg * plane : NULL);
     }
 }
@@ -266,8 +267,9 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
                                         .ldres = plane,
                                         .act = s->act,
                                         .task_scratch = x->task_scratch,
-                                        .task_stride = x->task_stride };
-                cpu_sgemm_run(&gm, x->pool, k->threads, scratch);
+                                        .task_stride = x->task_stride,
+                                        .rows_local = k->rows_local };
+                cpu_sgemm_run(&gm, x->pool, k->threads);
             } else {
                 cpu_pack_blocked_mt(x->pool, k->threads, fn, src, k->k, plane, k->uk->mr, k->kc,
                                     scratch);
@@ -283,7 +285,7 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
                                         .ldc = k->mg,
                                         .bias_col = bg,
                                         .act = rg ? (struct ir_act){ 0 } : s->act };
-                cpu_sgemm_run(&gm, x->pool, k->threads, NULL);
+                cpu_sgemm_run(&gm, x->pool, k->threads);
                 conv_finish_t(m, k, s, x, yt, yg, rg);
             }
         }
@@ -376,8 +378,8 @@ static size_t conv_plan(struct cpu_model *m, struct conv_kernel *k)
     if (k->mode == CONV_GEMM) {
         k->kc = cpu_sgemm_kc(uk, plane, k->k);
         k->threads = cpu_sgemm_threads(k->mg, plane, k->k, threads);
-        need = cpu_sgemm_shared_scratch(uk, k->mg, plane, k->k, k->threads);
-        const size_t task_need = cpu_sgemm_task_scratch(uk, k->mg, plane, k->k, k->threads);
+        need = 0;
+        const size_t task_need = cpu_sgemm_task_scratch(uk, plane, k->k);
         if (task_need > m->task_scratch_size) m->task_scratch_size = task_need;
     } else {
         k->kc = cpu_sgemm_kc(uk, k->mg, k->k);
@@ -390,6 +392,28 @@ static size_t conv_plan(struct cpu_model *m, struct conv_kernel *k)
         need = k->c_off + (size_t)(plane * k->mg);
     }
     return need * sizeof(float);
+}
+
+/* Whether the output's only reader is a depthwise or grouped convolution,
+ * which splits its channels over the threads. */
+static bool conv_feeds_channel_split(const struct ir_graph *g, const struct ir_node *n)
+{
+    const int v = n->out[0];
+    const struct ir_node *reader = NULL;
+    for (int i = 0; i < g->noutputs; i++)
+        if (g->outputs[i] == v) return false;
+    for (int i = 0; i < g->nnodes; i++) {
+        const struct ir_node *r = &g->nodes[i];
+        if (r->dead) continue;
+        for (int j = 0; j < r->nin; j++) {
+            if (r->in[j] != v) continue;
+            if (reader || j != 0) return false;
+            reader = r;
+        }
+    }
+    if (!reader || strcmp(reader->op_type, "Conv") != 0 || !reader->params) return false;
+    const struct ir_conv_params *p = reader->params;
+    return !p->transpose && p->group > 1;
 }
 
 static int conv_pack_weights(struct conv_kernel *k, const float *w)
@@ -469,6 +493,7 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     k->uk = cpu_ukernel_get(m->be->isa);
     k->plain = k->kh == 1 && k->kw == 1 && k->sh == 1 && k->sw == 1 && k->pt == 0 && k->pl == 0 &&
                p->pads[2] == 0 && p->pads[3] == 0;
+    k->rows_local = conv_feeds_channel_split(g, n);
     const size_t need = conv_plan(m, k);
     const struct cpu_conv_shape cs = { k->n,  k->c,  k->h,  k->w,       k->m,       k->oh,
                                        k->ow, k->kh, k->kw, k->sh,      k->sw,      k->dh,

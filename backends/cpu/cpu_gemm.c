@@ -34,7 +34,6 @@ struct gemm_kernel {
     bool prefill;     /* beta * C written into Y before the product */
     int64_t kc;       /* the product's k blocks (cpu_sgemm_kc) */
     int threads;
-    size_t b_off; /* scratch: packed A at 0, a B packed for all threads from b_off */
 };
 
 static void gemm_kernel_free(void *p)
@@ -83,18 +82,17 @@ static int gemv_threads(int64_t n, int64_t k, int max)
     return t < max ? t : max;
 }
 
-/* Scratch of a product with a run-time A: A packed whole at 0 (shared), a
- * run-time B's blocks in the tasks' own scratch, or packed once for all the
- * threads at *b_off. Returns the shared bytes; raises the model's per-task
- * need. */
+/* Scratch of a product with a run-time A: A packed whole in the shared
+ * scratch (the bytes returned), a run-time B's blocks in the tasks' own
+ * (the model's per-task need raised). */
 static size_t product_scratch(struct cpu_model *m, const struct cpu_ukernel *uk, int64_t pm,
-                              int64_t pn, int64_t pk, bool b_packed, int threads, size_t *b_off)
+                              int64_t pn, int64_t pk, bool b_packed)
 {
-    *b_off = (cpu_pack_size(pk, pm, uk->mr) + 15) / 16 * 16;
-    if (b_packed) return *b_off * sizeof(float);
-    const size_t task = cpu_sgemm_task_scratch(uk, pm, pn, pk, threads);
-    if (task > m->task_scratch_size) m->task_scratch_size = task;
-    return (*b_off + cpu_sgemm_shared_scratch(uk, pm, pn, pk, threads)) * sizeof(float);
+    if (!b_packed) {
+        const size_t task = cpu_sgemm_task_scratch(uk, pn, pk);
+        if (task > m->task_scratch_size) m->task_scratch_size = task;
+    }
+    return cpu_pack_size(pk, pm, uk->mr) * sizeof(float);
 }
 
 /* --- Gemm --------------------------------------------------------------- */
@@ -146,7 +144,7 @@ static int gemm_run(const struct cpu_model *m, const struct cpu_step *s, struct 
         .task_scratch = x->task_scratch,
         .task_stride = x->task_stride,
     };
-    cpu_sgemm_run(&gm, x->pool, k->threads, scratch + k->b_off);
+    cpu_sgemm_run(&gm, x->pool, k->threads);
     return 0;
 }
 
@@ -211,7 +209,7 @@ int cpu_gemm_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
         s->kernel = gemv_names[uk->isa];
     } else {
         k->threads = cpu_sgemm_threads(p->m, p->n, p->k, m->be->threads);
-        need = product_scratch(m, uk, p->m, p->n, p->k, k->bp != NULL, k->threads, &k->b_off);
+        need = product_scratch(m, uk, p->m, p->n, p->k, k->bp != NULL);
         s->kernel = packed_names[uk->isa];
     }
     if (need > m->scratch_size) m->scratch_size = need;
@@ -227,7 +225,6 @@ struct matmul_kernel {
     float *bp;  /* packed B when constant and shared by every batch, else NULL */
     int64_t kc; /* the product's k blocks (cpu_sgemm_kc) */
     int threads;
-    size_t b_off;
 };
 
 static void matmul_kernel_free(void *p)
@@ -314,7 +311,7 @@ static int matmul_run(const struct cpu_model *m, const struct cpu_step *s, struc
             .task_scratch = x->task_scratch,
             .task_stride = x->task_stride,
         };
-        cpu_sgemm_run(&gm, x->pool, k->threads, scratch + k->b_off);
+        cpu_sgemm_run(&gm, x->pool, k->threads);
     }
     return 0;
 }
@@ -354,7 +351,7 @@ int cpu_matmul_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
         s->kernel = "gemv_rows";
     } else {
         k->threads = cpu_sgemm_threads(p->m, p->n, p->k, m->be->threads);
-        need = product_scratch(m, uk, p->m, p->n, p->k, k->bp != NULL, k->threads, &k->b_off);
+        need = product_scratch(m, uk, p->m, p->n, p->k, k->bp != NULL);
         s->kernel = packed_names[uk->isa];
     }
     if (need > m->scratch_size) m->scratch_size = need;

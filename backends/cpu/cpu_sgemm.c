@@ -5,10 +5,8 @@
  * blocks of kc (B's kc x nc block packed here, then hot in L2); A's panels
  * of mr rows (each kc x mr, in L1 while it sweeps the block); B's panels of
  * nr columns: one micro-kernel call per register tile. Threads split the
- * columns, each packing its own B blocks; or the rows, when there are too few
- * column panels to share evenly, a run-time B then packed whole by all the
- * threads first, or when the product widens the channels, each thread then
- * packing all of B (split_plan). */
+ * columns, each packing its own B blocks; or the rows, each then packing all
+ * of a run-time B (split_plan). */
 #include "cpu_sgemm.h"
 
 #include "cpu_eltwise.h"
@@ -194,79 +192,52 @@ static int64_t column_load(int64_t n, int nr, int tn)
     return worst;
 }
 
-/* How a product splits over nthreads: the task grid, and whether B, packed
- * at run time, is packed once into shared scratch before the threads compute
- * their rows from it. */
+/* How a product splits over nthreads: the task grid. */
 struct sgemm_split {
     int tm, tn;
-    bool shared_b;
 };
 
-/* Past this, a shared packed B costs more memory than its duplicated packing
- * costs time (bytes). */
-#define SHARED_B_MAX ((int64_t)4 << 20)
-
-static void split_plan(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k, bool b_packed,
-                       int nthreads, struct sgemm_split *sp)
+static void split_plan(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k, int pack_cost,
+                       bool rows_local, int nthreads, struct sgemm_split *sp)
 {
     *sp = (struct sgemm_split){ .tm = 1, .tn = 1 };
     if (nthreads <= 1) return;
     /* Split the columns unless splitting the rows leaves the busiest thread
-     * less to do. Rows split, every thread would need all of a run-time B:
-     * it is packed once by all the threads together, which costs a second
-     * hand-off and B's trip through the shared cache, so rows must win
-     * clearly; otherwise the columns split and each thread packs its own
-     * (packing the whole of B on every thread costs a 16-row layer as much
-     * as its arithmetic). */
-    const int64_t npm = cpu_ceil_div(m, uk->mr);
-    const int64_t by_cols = column_load(n, uk->nr, nthreads) * npm;
-    const int64_t by_rows = cpu_ceil_div(npm, nthreads) * cpu_ceil_div(n, 16);
-    if (b_packed) {
-        if (by_rows < by_cols)
-            sp->tm = nthreads;
-        else
-            sp->tn = nthreads;
-        return;
-    }
-    /* An expansion (more rows than depth: a 1x1 layer widening the
-     * channels) splits its rows with every thread packing all of B itself,
-     * B being the small operand: a thread then owns whole output channels,
-     * which stay in its cache for the layer that reads them next split by
-     * channels (a depthwise convolution). Data written by the other core
-     * reads at half the speed or worse: splitting the columns instead cost
-     * that depthwise layer up to twice its time at 2 threads. */
-    if (m > k && by_rows * 20 <= by_cols * 21) {
+     * less to do: its multiply-adds, in register tiles, and for a run-time
+     * B its packing (each thread packs the columns it reads, all of them
+     * when the rows split). A vector of B packed costs about 3 cycles as a
+     * plain copy and 12-16 through an im2col gather (measured in squeezenet
+     * and regnet), 6 and 24 vector multiply-adds' time. */
+    const int64_t npm = cpu_ceil_div(m, uk->mr), nvec = cpu_ceil_div(n, 16);
+    int64_t by_cols = column_load(n, uk->nr, nthreads) * npm * uk->mr;
+    int64_t by_rows = cpu_ceil_div(npm, nthreads) * nvec * uk->mr;
+    by_cols += pack_cost * cpu_ceil_div(nvec, nthreads);
+    by_rows += pack_cost * nvec;
+    /* Rows split, a B packed at run time is packed whole by every thread
+     * rather than once by all of them into shared scratch: read back, the
+     * other thread's half of a shared B would come from the other core,
+     * which costs more on this hardware than packing it again (measured:
+     * squeezenet's 13x13 layers and regnet's 14x14 ones 25-30% faster).
+     *
+     * A thread that computes whole output channels leaves them in its cache
+     * for a reader that splits them alike (rows_local: a depthwise or grouped
+     * convolution), and so does an expansion (more rows than depth: MobileNet
+     * 1x1 layers before their depthwise one): data written by the other core
+     * reads at half the speed or worse, so the rows split there even at up
+     * to 5% more work. */
+    const bool rows_first = rows_local || (pack_cost > 0 && m > k);
+    if (rows_first ? by_rows * 20 <= by_cols * 21 : by_rows < by_cols)
         sp->tm = nthreads;
-        return;
-    }
-    const int64_t bytes = (int64_t)(cpu_pack_size(k, n, uk->nr) * sizeof(float));
-    if (by_rows * 20 < by_cols * 19 && bytes <= SHARED_B_MAX) {
-        sp->tm = nthreads;
-        sp->shared_b = true;
-    } else {
+    else
         sp->tn = nthreads;
-    }
 }
 
-size_t cpu_sgemm_task_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
-                              int nthreads)
+size_t cpu_sgemm_task_scratch(const struct cpu_ukernel *uk, int64_t n, int64_t k)
 {
-    if (m <= 0 || n <= 0 || k <= 0) return 0;
-    struct sgemm_split sp;
-    split_plan(uk, m, n, k, false, nthreads, &sp);
-    if (sp.shared_b) return 0;
+    if (n <= 0 || k <= 0) return 0;
     int64_t kc, nc;
     blocking(uk, n, k, 0, &kc, &nc);
     return (size_t)(kc * nc) * sizeof(float);
-}
-
-size_t cpu_sgemm_shared_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
-                                int nthreads)
-{
-    if (m <= 0 || n <= 0 || k <= 0) return 0;
-    struct sgemm_split sp;
-    split_plan(uk, m, n, k, false, nthreads, &sp);
-    return sp.shared_b ? cpu_pack_size(k, n, uk->nr) : 0;
 }
 
 int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max)
@@ -410,24 +381,16 @@ void cpu_pack_blocked_mt(struct cpu_pool *pool, int nthreads, cpu_pack_fn fn, co
     cpu_pool_run(pool, pack_task, &j, (int)cpu_imin(nthreads, np));
 }
 
-void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads, float *scratch)
+void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads)
 {
     if (g->m <= 0 || g->n <= 0) return;
     struct sgemm_job job = { .g = g };
     blocking(g->uk, g->n, g->k, g->kc, &job.kc, &job.nc);
     struct sgemm_split sp;
-    split_plan(g->uk, g->m, g->n, g->k, g->b != NULL, nthreads, &sp);
+    const int pack_cost = g->b ? 0 : g->pack_b == g->uk->pack_kn ? 6 : 24;
+    split_plan(g->uk, g->m, g->n, g->k, pack_cost, g->rows_local, nthreads, &sp);
     job.tm = sp.tm;
     job.tn = sp.tn;
-    struct cpu_sgemm gs;
-    if (sp.shared_b) {
-        cpu_pack_blocked_mt(pool, nthreads, g->pack_b, g->pack_src, g->k, g->n, g->uk->nr, job.kc,
-                            scratch);
-        gs = *g;
-        gs.b = scratch;
-        gs.ldb = 0;
-        job.g = &gs;
-    }
     cpu_pool_run(pool, sgemm_task, &job, job.tm * job.tn);
 }
 

@@ -224,23 +224,21 @@ struct cpu_sgemm {
      * cpu_sgemm_task_scratch bytes each. Unused when B is packed or in place. */
     char *task_scratch;
     size_t task_stride;
+    /* The output's next reader splits it by rows (a depthwise or grouped
+     * convolution over C's rows as channels): split the rows alike when that
+     * balances about as well, each task packing all of a run-time B. */
+    bool rows_local;
 };
 
-/* For a run-time B: bytes of private scratch each task of the product needs
- * for its B blocks (cpu_sgemm.task_scratch; 0 when B is packed once for all
- * the threads into cpu_sgemm_shared_scratch's floats instead). */
-size_t cpu_sgemm_task_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
-                              int nthreads);
-/* For a run-time B: floats of shared scratch the product needs (a B packed
- * once for all the threads, or 0). */
-size_t cpu_sgemm_shared_scratch(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
-                                int nthreads);
+/* For a run-time B: bytes of private scratch each task of cpu_sgemm_run
+ * needs for its B blocks (cpu_sgemm.task_scratch), however the product
+ * splits. */
+size_t cpu_sgemm_task_scratch(const struct cpu_ukernel *uk, int64_t n, int64_t k);
 /* How many threads a product of this size is worth (1 .. max). */
 int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max);
-/* Runs the product on up to nthreads of the pool; a run-time B goes to the
- * tasks' scratch or, packed once, to scratch (cpu_sgemm_task_scratch,
- * cpu_sgemm_shared_scratch for the same nthreads). */
-void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads, float *scratch);
+/* Runs the product on up to nthreads of the pool; a run-time B is packed in
+ * the tasks' own scratch (cpu_sgemm_task_scratch). */
+void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads);
 /* cpu_pack_blocked on up to nthreads of the pool, each packing a share of
  * the panels. */
 void cpu_pack_blocked_mt(struct cpu_pool *pool, int nthreads, cpu_pack_fn fn, const void *src,

@@ -399,8 +399,11 @@ static void test_conv_shapes(void **state)
         { 1, 6, 13, 11, 9, 5, 5, 1, 1, 1, 1, { 2, 2, 2, 2 }, 1, true },
         { 1, 3, 32, 32, 16, 7, 7, 2, 2, 1, 1, { 3, 3, 3, 3 }, 1, true },
         { 1, 3, 63, 63, 16, 11, 11, 4, 4, 1, 1, { 2, 2, 2, 2 }, 1, true },
-        /* few column panels for two threads: the rows split, the im2col
-         * matrix packed once by both (odd rows and columns) */
+        /* few column panels for two threads: the rows split, each thread
+         * packing the whole im2col matrix (odd rows and columns, a plane of
+         * one panel) */
+        { 1, 40, 6, 10, 128, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        { 1, 48, 5, 11, 77, 3, 3, 1, 1, 1, 1, { 1, 0, 1, 0 }, 1, false },
         { 1, 100, 28, 27, 104, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true },
         { 1, 45, 27, 25, 77, 3, 3, 2, 2, 1, 1, { 0, 0, 0, 0 }, 1, false },
         /* a plane wider than one column block */
