@@ -55,6 +55,13 @@ struct conv_kernel {
     int64_t phr, phc; /* row and column phases stored: 1, or 2 at stride 2 */
     int64_t cstride;  /* floats per channel of the padded input */
     bool rows_local;  /* cpu_sgemm.rows_local */
+    /* The input comes from a layer that split its channels over the threads
+     * (a depthwise or grouped convolution) */
+    bool input_by_channels;
+    /* CONV_GEMM_T in place, 1x1: thread t multiplies the input channels
+     * [t * ksplit, (t + 1) * ksplit) into its own partial Y^T (c_off + t *
+     * plane * mg in the scratch); the finish adds the partials */
+    int64_t ksplit;
 };
 
 static void conv_kernel_free(void *p)
@@ -92,9 +99,11 @@ struct conv_side_job {
     const struct cpu_step *s;
     const float *x;  /* conv_pad_task: the input */
     float *xp;       /* conv_pad_task: the padded input */
-    const float *yt; /* conv_finish_task: Y^T */
+    float *yt;       /* conv_finish_task: Y^T (with ksplit: the partials) */
     float *yg;       /* conv_finish_task: the group's output */
     const float *rg; /* conv_finish_task: its residual, or NULL */
+    const float *bg; /* conv_finish_task with ksplit: the group's bias, or NULL */
+    int nsplit;      /* partials of Y^T after yt (ksplit) */
 };
 
 /* One channel's phases at stride 2: phase (a, b) holds the padded input's
@@ -167,26 +176,55 @@ static void conv_finish_task(void *arg, int task, int ntasks)
     const int64_t end = c1 < k->mg ? c1 : k->mg;
     if (end <= c0) return;
     const struct cpu_vec *vec = cpu_vec_get(j->m->be->isa);
-    if (!j->rg) {
+    if (!j->rg && !j->nsplit) {
         vec->transpose(j->yt, plane, k->mg, c0, end, j->yg);
         return;
     }
-    /* 8 channels at a time, their residual sum and activation while the
-     * rows just written are still in L1 */
+    /* 8 channels at a time, the partials added, then the bias, residual sum
+     * and activation while the rows just written are still in L1 */
     for (int64_t c = c0; c < end; c += 8) {
         const int64_t ce = c + 8 < end ? c + 8 : end;
+        for (int p = 1; p <= j->nsplit; p++) {
+            const float *part = j->yt + (size_t)p * (size_t)(plane * k->mg);
+            for (int64_t r = 0; r < plane; r++)
+                for (int64_t i = c; i < ce; i++) j->yt[r * k->mg + i] += part[r * k->mg + i];
+        }
         vec->transpose(j->yt, plane, k->mg, c, ce, j->yg);
-        cpu_epilogue(j->m->be->isa, j->yg + c * plane, j->rg + c * plane, NULL, ce - c, plane,
-                     &j->s->act);
+        cpu_epilogue(j->m->be->isa, j->yg + c * plane, j->rg ? j->rg + c * plane : NULL,
+                     j->bg ? j->bg + c : NULL, ce - c, plane, &j->s->act);
     }
 }
 
 static void conv_finish_t(const struct cpu_model *m, const struct conv_kernel *k,
-                          const struct cpu_step *s, struct cpu_exec *x, const float *yt, float *yg,
+                          const struct cpu_step *s, struct cpu_exec *x, float *yt, float *yg,
                           const float *rg)
 {
     struct conv_side_job j = { .m = m, .k = k, .s = s, .yt = yt, .yg = yg, .rg = rg };
     cpu_pool_run(x->pool, conv_finish_task, &j, k->threads);
+}
+
+struct conv_ksplit_job {
+    const struct conv_kernel *k;
+    const struct cpu_sgemm *gm; /* the whole product */
+};
+
+/* Input channels [task * ksplit, ...) times their rows of W^T, into the
+ * task's own partial Y^T: only the channels this thread's share of the
+ * previous layer wrote, in its own cache. */
+static void conv_ksplit_task(void *arg, int task, int ntasks)
+{
+    const struct conv_ksplit_job *j = arg;
+    const struct conv_kernel *k = j->k;
+    const int64_t k0 = task * k->ksplit, k1 = cpu_imin(k0 + k->ksplit, k->k);
+    const int64_t npad = cpu_ceil_div(k->mg, k->uk->nr) * k->uk->nr;
+    (void)ntasks;
+    if (k1 <= k0) return;
+    struct cpu_sgemm gm = *j->gm;
+    gm.k = k1 - k0;
+    gm.a_off = k->a_off + k0;
+    gm.b += k0 * npad; /* whole k blocks: ksplit is a multiple of kc */
+    gm.c += (size_t)task * (size_t)(gm.m * gm.ldc);
+    cpu_sgemm_run1(&gm, NULL);
 }
 
 static void conv_run_indirect(const struct cpu_model *m, const struct conv_kernel *k,
@@ -219,8 +257,27 @@ static void conv_run_indirect(const struct cpu_model *m, const struct conv_kerne
             .bias_col = bias ? bias + g * k->mg : NULL,
             .act = rb ? (struct ir_act){ 0 } : s->act,
         };
+        float *yg = yb + g * k->mg * plane;
+        const float *rg = rb ? rb + g * k->mg * plane : NULL;
+        if (k->ksplit) {
+            gm.bias_col = NULL;
+            gm.act = (struct ir_act){ 0 };
+            struct conv_ksplit_job kj = { k, &gm };
+            const int parts = (int)cpu_ceil_div(k->k, k->ksplit);
+            cpu_pool_run(x->pool, conv_ksplit_task, &kj, parts);
+            struct conv_side_job j = { .m = m,
+                                       .k = k,
+                                       .s = s,
+                                       .yt = yt,
+                                       .yg = yg,
+                                       .rg = rg,
+                                       .bg = bias ? bias + g * k->mg : NULL,
+                                       .nsplit = parts - 1 };
+            cpu_pool_run(x->pool, conv_finish_task, &j, k->threads);
+            continue;
+        }
         cpu_sgemm_run(&gm, x->pool, k->threads);
-        conv_finish_t(m, k, s, x, yt, yb + g * k->mg * plane, rb ? rb + g * k->mg * plane : NULL);
+        conv_finish_t(m, k, s, x, yt, yg, rg);
     }
 }
 
@@ -384,12 +441,25 @@ static size_t conv_plan(struct cpu_model *m, struct conv_kernel *k)
     } else {
         k->kc = cpu_sgemm_kc(uk, k->mg, k->k);
         k->threads = cpu_sgemm_threads(plane, k->mg, k->k, threads);
+        int64_t parts = 1;
         if (conv_plan_indirect(k)) {
             k->kc = cpu_sgemm_kc_deep(uk, k->k);
             k->c_off = k->plain ? 0 : ((size_t)(k->c * k->cstride) + 15) / 16 * 16;
+            /* A 1x1 layer after one that split its channels (MobileNet's
+             * projections after their depthwise layer) splits its depth
+             * instead: each thread reads only the channels its own core
+             * wrote, and the partial products, a fraction of the input's
+             * size, are what crosses to the other core. */
+            if (k->plain && k->group == 1 && k->input_by_channels && k->threads > 1 &&
+                k->k >= 64 * k->threads) {
+                const int64_t per = cpu_ceil_div(k->k, k->threads);
+                k->kc = cpu_sgemm_kc_deep(uk, per);
+                k->ksplit = cpu_ceil_div(per, k->kc) * k->kc;
+                parts = cpu_ceil_div(k->k, k->ksplit);
+            }
         } else
             k->c_off = (cpu_pack_size(k->k, plane, uk->mr) + 15) / 16 * 16;
-        need = k->c_off + (size_t)(plane * k->mg);
+        need = k->c_off + (size_t)(parts * plane * k->mg);
     }
     return need * sizeof(float);
 }
@@ -414,6 +484,19 @@ static bool conv_feeds_channel_split(const struct ir_graph *g, const struct ir_n
     if (!reader || strcmp(reader->op_type, "Conv") != 0 || !reader->params) return false;
     const struct ir_conv_params *p = reader->params;
     return !p->transpose && p->group > 1;
+}
+
+/* Whether input 0 comes from a depthwise or grouped convolution. */
+static bool conv_reads_channel_split(const struct ir_graph *g, const struct ir_node *n)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        const struct ir_node *w = &g->nodes[i];
+        if (w->dead || w->nout < 1 || w->out[0] != n->in[0]) continue;
+        if (strcmp(w->op_type, "Conv") != 0 || !w->params) return false;
+        const struct ir_conv_params *p = w->params;
+        return !p->transpose && p->group > 1;
+    }
+    return false;
 }
 
 static int conv_pack_weights(struct conv_kernel *k, const float *w)
@@ -494,6 +577,7 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     k->plain = k->kh == 1 && k->kw == 1 && k->sh == 1 && k->sw == 1 && k->pt == 0 && k->pl == 0 &&
                p->pads[2] == 0 && p->pads[3] == 0;
     k->rows_local = conv_feeds_channel_split(g, n);
+    k->input_by_channels = conv_reads_channel_split(g, n);
     const size_t need = conv_plan(m, k);
     const struct cpu_conv_shape cs = { k->n,  k->c,  k->h,  k->w,       k->m,       k->oh,
                                        k->ow, k->kh, k->kw, k->sh,      k->sw,      k->dh,
@@ -525,11 +609,12 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
         if (!k->tab) return -ENOMEM;
     }
     cpu_const_drop(m, g, n->in[1]);
-    static const char *const names[2][3] = {
+    static const char *const names[3][3] = {
         { "conv_gemm_generic", "conv_gemm_avx2", "conv_gemm_avx512" },
         { "conv_gemm_t_generic", "conv_gemm_t_avx2", "conv_gemm_t_avx512" },
+        { "conv_gemm_tk_generic", "conv_gemm_tk_avx2", "conv_gemm_tk_avx512" },
     };
-    s->kernel = names[k->mode][k->uk->isa];
+    s->kernel = names[k->ksplit ? 2 : k->mode][k->uk->isa];
     s->fuses_sum = true;
     return 1;
 }

@@ -243,7 +243,7 @@ static void outputs_compare(const char *what, const char *level, int threads,
 
 /* The kernels that ran: the expected one (with this level's suffix), and the
  * step count. */
-static void profile_check(const char *what, const char *level, struct inferd_model *m,
+static void profile_check(const char *what, const char *level, int threads, struct inferd_model *m,
                           const struct cc_expect *expect)
 {
     const struct inferd_backend_api *api = plugin.api;
@@ -258,22 +258,24 @@ static void profile_check(const char *what, const char *level, struct inferd_mod
         fail_msg("%s [isa=%s]: %d steps run, expected %d:%s", what, level, n, expect->steps, list);
     }
     int level_bit = strcmp(level, "generic") == 0 ? 1 : strcmp(level, "avx2") == 0 ? 2 : 4;
-    if (!expect->kernel || (expect->levels && !(expect->levels & (unsigned)level_bit))) return;
+    const char *kernel = threads > 1 && expect->kernel_mt ? expect->kernel_mt : expect->kernel;
+    if (!kernel || (expect->levels && !(expect->levels & (unsigned)level_bit))) return;
     char want[96];
-    snprintf(want, sizeof(want), "%s*_%s", expect->kernel, level);
+    snprintf(want, sizeof(want), "%s*_%s", kernel, level);
     char list[1024] = "";
-    const size_t pre = strlen(expect->kernel), suf = strlen(level) + 1;
+    const size_t pre = strlen(kernel), suf = strlen(level) + 1;
     for (int i = 0; i < n; i++) {
         const char *k = rows[i].kernel;
         size_t len = strlen(k);
-        if (strcmp(k, expect->kernel) == 0) return; /* one kernel for every level */
-        if (len >= pre + suf && strncmp(k, expect->kernel, pre) == 0 && k[len - suf] == '_' &&
+        if (strcmp(k, kernel) == 0) return; /* one kernel for every level */
+        if (len >= pre + suf && strncmp(k, kernel, pre) == 0 && k[len - suf] == '_' &&
             strcmp(k + len - suf + 1, level) == 0)
             return;
         snprintf(list + strlen(list), sizeof(list) - strlen(list), " %s(%s)", rows[i].op_type,
                  rows[i].kernel);
     }
-    fail_msg("%s [isa=%s]: kernel %s did not run; ran:%s", what, level, want, list);
+    fail_msg("%s [isa=%s, %d threads]: kernel %s did not run; ran:%s", what, level, threads, want,
+             list);
 }
 
 static void level_check(const char *what, const char *level, int threads, cc_build_fn *build,
@@ -314,7 +316,7 @@ static void level_check(const char *what, const char *level, int threads, cc_bui
         outputs_compare(what, level, threads, out, want, numel, nout,
                         expect->tol > 0 ? expect->tol : 2e-5);
     }
-    profile_check(what, level, m, expect);
+    profile_check(what, level, threads, m, expect);
     api->release(m);
     api->close(be);
     for (int k = 0; k < nout; k++) free(out[k].data);

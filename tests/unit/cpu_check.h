@@ -45,6 +45,9 @@ struct cc_expect {
     /* A kernel named "<kernel>", or "<kernel>..._<isa>", must run; NULL: not
      * checked. */
     const char *kernel;
+    /* With more than one thread, this kernel instead of `kernel` (checked
+     * the same way); NULL: `kernel` at every thread count. */
+    const char *kernel_mt;
     int steps;       /* steps that run after the passes; 0: not checked */
     double tol;      /* |got - want| <= tol * (1 + |want|); 0: 2e-5 */
     unsigned levels; /* levels (1 << isa: generic 0, avx2 1, avx512 2) the kernel is
