@@ -1,6 +1,7 @@
 /* The CPU backend plugin: compile (slots, aliasing, arena plan, kernel choice)
  * and run. */
 #include "cpu.h"
+#include "cpu_mbconv.h"
 
 #include "inferd_error.h"
 #include "plan.h"
@@ -334,11 +335,35 @@ out:
     return rc;
 }
 
-static int steps_build(struct cpu_model *m, struct ir_graph *g, char *err, size_t errlen)
+/* Node i's producer of input 0, or -1. */
+static int producer_of(const struct ir_graph *g, int i)
 {
-    m->nsteps = g->nnodes;
-    m->steps = calloc((size_t)g->nnodes + 1, sizeof(*m->steps));
-    if (!m->steps) return -ENOMEM;
+    const int v = g->nodes[i].nin > 0 ? g->nodes[i].in[0] : -1;
+    if (v < 0) return -1;
+    for (int j = 0; j < i; j++)
+        if (!g->nodes[j].dead && g->nodes[j].nout > 0 && g->nodes[j].out[0] == v) return j;
+    return -1;
+}
+
+/* fused[j] = i where expansion j runs inside depthwise step i
+ * (cpu_mbconv.c); -1 elsewhere. */
+static int *fusions_find(const struct cpu_model *m, const struct ir_graph *g)
+{
+    int *fused = malloc(sizeof(int) * ((size_t)g->nnodes + 1));
+    if (!fused) return NULL;
+    for (int i = 0; i < g->nnodes; i++) fused[i] = -1;
+    for (int i = 0; i < g->nnodes; i++) {
+        if (g->nodes[i].dead) continue;
+        const int j = producer_of(g, i);
+        if (j >= 0 && fused[j] < 0 && cpu_mbconv_fits(m, g, &g->nodes[j], &g->nodes[i]))
+            fused[j] = i;
+    }
+    return fused;
+}
+
+static int steps_fill(struct cpu_model *m, struct ir_graph *g, const int *fused, char *err,
+                      size_t errlen)
+{
     for (int i = 0; i < g->nnodes; i++) {
         struct ir_node *n = &g->nodes[i];
         struct cpu_step *s = &m->steps[i];
@@ -356,6 +381,25 @@ static int steps_build(struct cpu_model *m, struct ir_graph *g, char *err, size_
         if (n->nin > m->max_io) m->max_io = n->nin;
         if (n->nout > m->max_io) m->max_io = n->nout;
 
+        if (fused[i] >= 0) {
+            /* an expansion the depthwise step after it runs (cpu_mbconv.c):
+             * no work, and its output is never stored */
+            s->kernel = "fused";
+            s->elided = true;
+            s->params = n->params;
+            n->params = NULL;
+            continue;
+        }
+        const int a = producer_of(g, i);
+        if (a >= 0 && fused[a] == i) {
+            struct ir_node *na = &g->nodes[a];
+            int rc = cpu_mbconv_prepare(m, s, g, na, n);
+            if (rc < 0) return rc;
+            /* the step and the arena plan read the expansion's input */
+            s->in[0] = n->in[0] = na->in[0];
+            m->steps[a].out[0] = na->out[0] = -1;
+            continue;
+        }
         int rc = cpu_kernel_choose(m, s, g, n, err, errlen);
         if (rc < 0) return rc;
         if (rc == 1) continue;
@@ -378,6 +422,18 @@ static int steps_build(struct cpu_model *m, struct ir_graph *g, char *err, size_
         s->kernel = "reference";
     }
     return 0;
+}
+
+static int steps_build(struct cpu_model *m, struct ir_graph *g, char *err, size_t errlen)
+{
+    m->nsteps = g->nnodes;
+    m->steps = calloc((size_t)g->nnodes + 1, sizeof(*m->steps));
+    if (!m->steps) return -ENOMEM;
+    int *fused = fusions_find(m, g);
+    if (!fused) return -ENOMEM;
+    int rc = steps_fill(m, g, fused, err, errlen);
+    free(fused);
+    return rc;
 }
 
 static int instances_create(struct cpu_model *m, int ninstances)

@@ -486,13 +486,16 @@ static bool conv_feeds_channel_split(const struct ir_graph *g, const struct ir_n
     return !p->transpose && p->group > 1;
 }
 
-/* Whether input 0 comes from a depthwise or grouped convolution. */
-static bool conv_reads_channel_split(const struct ir_graph *g, const struct ir_node *n)
+/* Whether input 0 comes from a depthwise or grouped convolution (not one run
+ * fused with its expansion, which splits rows: cpu_mbconv.c). */
+static bool conv_reads_channel_split(const struct cpu_model *m, const struct ir_graph *g,
+                                     const struct ir_node *n)
 {
     for (int i = 0; i < g->nnodes; i++) {
         const struct ir_node *w = &g->nodes[i];
         if (w->dead || w->nout < 1 || w->out[0] != n->in[0]) continue;
         if (strcmp(w->op_type, "Conv") != 0 || !w->params) return false;
+        if (m->steps[i].kernel && strncmp(m->steps[i].kernel, "mbconv", 6) == 0) return false;
         const struct ir_conv_params *p = w->params;
         return !p->transpose && p->group > 1;
     }
@@ -577,7 +580,7 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     k->plain = k->kh == 1 && k->kw == 1 && k->sh == 1 && k->sw == 1 && k->pt == 0 && k->pl == 0 &&
                p->pads[2] == 0 && p->pads[3] == 0;
     k->rows_local = conv_feeds_channel_split(g, n);
-    k->input_by_channels = conv_reads_channel_split(g, n);
+    k->input_by_channels = conv_reads_channel_split(m, g, n);
     const size_t need = conv_plan(m, k);
     const struct cpu_conv_shape cs = { k->n,  k->c,  k->h,  k->w,       k->m,       k->oh,
                                        k->ow, k->kh, k->kw, k->sh,      k->sw,      k->dh,

@@ -3,7 +3,9 @@
  * threads (cpu_check.h): a 1x1 product after a depthwise layer splits its
  * depth (each thread multiplies the channels its share of the depthwise
  * layer wrote, and the partial products are added after), with a bias, an
- * activation, a fused residual, and depths that do not split evenly. */
+ * activation, a fused residual, and depths that do not split evenly; a 1x1
+ * expansion runs inside the strided depthwise layer that reads it, in row
+ * bands of each thread's share (cpu_mbconv.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,10 +70,82 @@ static void test_depth_split_after_depthwise(void **state)
     }
 }
 
+struct mb_case {
+    int64_t k, m, h, w;
+    int64_t kernel, stride, dil, pads[4]; /* the depthwise layer's */
+    bool bias_a, bias_d;
+    bool clip_a, relu_d; /* Relu6 after the expansion, Relu after the depthwise */
+    bool fused;          /* expected to run as one step */
+    bool second_reader;  /* the expanded tensor is a graph output too */
+};
+
+/* x -> 1x1 (k -> m) [-> Clip 0..6 | Relu] -> depthwise [-> Relu] */
+static void mb_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
+{
+    const struct mb_case *c = arg;
+    const int64_t xd[] = { 1, c->k, c->h, c->w }, wa[] = { c->m, c->k, 1, 1 }, bd[] = { c->m };
+    const int64_t wd[] = { c->m, 1, c->kernel, c->kernel };
+    int in[] = { cc_input(g, "x", 4, xd), cc_const(g, rng, 4, wa, -0.5f, 0.5f),
+                 c->bias_a ? cc_const(g, rng, 1, bd, -1.0f, 1.0f) : -1 };
+    int e = cc_out(g, cc_node(g, "Conv", c->bias_a ? 3 : 2, in));
+    if (c->clip_a) {
+        static const int64_t one[] = { 1 };
+        const float lo = 0.0f, hi = 6.0f;
+        int cin[] = { e, cc_const_data(g, 0, one, &lo), cc_const_data(g, 0, one, &hi) };
+        e = cc_out(g, cc_node(g, "Clip", 3, cin));
+    } else {
+        e = cc_out(g, cc_node(g, "Relu", 1, &e));
+    }
+    int din[] = { e, cc_const(g, rng, 4, wd, -1.0f, 1.0f),
+                  c->bias_d ? cc_const(g, rng, 1, bd, -1.0f, 1.0f) : -1 };
+    int dw = cc_node(g, "Conv", c->bias_d ? 3 : 2, din);
+    const int64_t st[] = { c->stride, c->stride }, dl[] = { c->dil, c->dil };
+    cc_attr_int(g, dw, "group", c->m);
+    cc_attr_ints(g, dw, "strides", st, 2);
+    cc_attr_ints(g, dw, "dilations", dl, 2);
+    cc_attr_ints(g, dw, "pads", c->pads, 4);
+    int y = cc_out(g, dw);
+    if (c->relu_d) y = cc_out(g, cc_node(g, "Relu", 1, &y));
+    cc_output(g, y);
+    if (c->second_reader) cc_output(g, e);
+}
+
+static void test_expansion_in_depthwise(void **state)
+{
+    (void)state;
+    static const struct mb_case cases[] = {
+        /* several bands a thread (their first input row kept from the band
+         * before), Relu6 and Relu, biases */
+        { 24, 128, 64, 64, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, true, true, false },
+        /* 5x5, odd width, no expansion bias */
+        { 16, 96, 56, 57, 5, 2, 1, { 2, 2, 2, 2 }, false, true, false, false, true, false },
+        /* channels not a whole tile, padding on the bottom and right only */
+        { 40, 120, 47, 47, 3, 2, 1, { 0, 0, 1, 1 }, true, false, true, true, true, false },
+        /* stride 3, dilation 2 */
+        { 8, 64, 61, 50, 3, 3, 2, { 2, 2, 2, 2 }, true, true, false, true, true, false },
+        /* not fused: stride 1; a small expanded tensor; a second reader */
+        { 24, 144, 56, 56, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, false, false, false },
+        { 16, 32, 28, 28, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, false, false },
+        { 24, 128, 64, 64, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, true, false, true },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct mb_case *c = &cases[i];
+        char what[128];
+        snprintf(what, sizeof(what), "1x1 %lld -> %lld, depthwise %lldx%lld s%lld at %lldx%lld",
+                 (long long)c->k, (long long)c->m, (long long)c->kernel, (long long)c->kernel,
+                 (long long)c->stride, (long long)c->h, (long long)c->w);
+        struct cc_expect e = { .kernel = c->fused ? "mbconv" : "depthwise",
+                               .steps = c->fused ? 1 : 2,
+                               .tol = 5e-5 };
+        cc_check(what, mb_build, c, 1400 + i, &e);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depth_split_after_depthwise),
+        cmocka_unit_test(test_expansion_in_depthwise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
