@@ -1,6 +1,7 @@
 /* The CPU backend plugin: compile (slots, aliasing, arena plan, kernel choice)
  * and run. */
 #include "cpu.h"
+#include "cpu_conv_pool.h"
 #include "cpu_mbconv.h"
 
 #include "inferd_error.h"
@@ -345,8 +346,9 @@ static int producer_of(const struct ir_graph *g, int i)
     return -1;
 }
 
-/* fused[j] = i where expansion j runs inside depthwise step i
- * (cpu_mbconv.c); -1 elsewhere. */
+/* fused[j] = i where node j runs inside step i: an expansion inside the
+ * depthwise layer reading it (cpu_mbconv.c), a first convolution inside the
+ * max pooling reading it (cpu_conv_pool.c); -1 elsewhere. */
 static int *fusions_find(const struct cpu_model *m, const struct ir_graph *g)
 {
     int *fused = malloc(sizeof(int) * ((size_t)g->nnodes + 1));
@@ -355,7 +357,9 @@ static int *fusions_find(const struct cpu_model *m, const struct ir_graph *g)
     for (int i = 0; i < g->nnodes; i++) {
         if (g->nodes[i].dead) continue;
         const int j = producer_of(g, i);
-        if (j >= 0 && fused[j] < 0 && cpu_mbconv_fits(m, g, &g->nodes[j], &g->nodes[i]))
+        if (j >= 0 && fused[j] < 0 &&
+            (cpu_mbconv_fits(m, g, &g->nodes[j], &g->nodes[i]) ||
+             cpu_conv_pool_fits(m, g, &g->nodes[j], &g->nodes[i])))
             fused[j] = i;
     }
     return fused;
@@ -382,18 +386,16 @@ static int steps_fill(struct cpu_model *m, struct ir_graph *g, const int *fused,
         if (n->nout > m->max_io) m->max_io = n->nout;
 
         if (fused[i] >= 0) {
-            /* an expansion the depthwise step after it runs (cpu_mbconv.c):
-             * no work, and its output is never stored */
+            /* a node a later step runs: no work, its output never stored */
             s->kernel = "fused";
             s->elided = true;
-            s->params = n->params;
-            n->params = NULL;
-            continue;
+            continue; /* its params stay with the node for that step's prepare */
         }
         const int a = producer_of(g, i);
         if (a >= 0 && fused[a] == i) {
             struct ir_node *na = &g->nodes[a];
-            int rc = cpu_mbconv_prepare(m, s, g, na, n);
+            int rc = strcmp(n->op_type, "MaxPool") == 0 ? cpu_conv_pool_prepare(m, s, g, na, n)
+                                                        : cpu_mbconv_prepare(m, s, g, na, n);
             if (rc < 0) return rc;
             /* the step and the arena plan read the expansion's input */
             s->in[0] = n->in[0] = na->in[0];

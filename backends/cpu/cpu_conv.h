@@ -27,5 +27,14 @@ bool cpu_conv_direct_fits(const struct cpu_ukernel *uk, const struct cpu_conv_sh
  * weights, packed here. Returns 1, or -ENOMEM. */
 int cpu_conv_direct_prepare(struct cpu_model *m, struct cpu_step *s,
                             const struct cpu_conv_shape *cs, const float *w);
+/* For a step another kernel runs inside its own (cpu_conv_pool.c), with
+ * s->kdata of cpu_conv_direct_prepare, one group, not 1x1: the input's
+ * padded copy into xq (the model's scratch, over the pool's threads), then
+ * output rows [oy0, oy1) of every channel into dst, channel o's row oy at
+ * dst + o * ld + (oy - oy0) * ow. */
+void cpu_conv_direct_input(const void *kdata, struct cpu_pool *pool, const float *x, float *xq);
+void cpu_conv_direct_rows(const void *kdata, const float *xq, const float *bias,
+                          const struct ir_act *act, int64_t oy0, int64_t oy1, float *dst,
+                          int64_t ld);
 
 #endif

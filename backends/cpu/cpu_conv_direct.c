@@ -166,18 +166,18 @@ struct direct_job {
     const struct ir_act *act;
 };
 
-static void conv_direct_task(void *arg, int task, int ntasks)
+/* Tiles [t0, t1) (row-major: output row ti / ntx) of the group in j, each
+ * written to y + channel * ldc + (oy - row0) * ow + ox. */
+static void direct_tiles(const struct direct_job *j, int64_t t0, int64_t t1, float *y, int64_t ldc,
+                         int64_t row0)
 {
-    const struct direct_job *j = arg;
     const struct conv_direct *d = j->d;
     const struct cpu_ukernel *uk = d->uk;
     const int mr = uk->mr;
-    const int64_t ntiles = d->rows * d->ntx;
-    const int64_t t0 = ntiles * task / ntasks, t1 = ntiles * (task + 1) / ntasks;
     const int64_t plane = d->cs.oh * d->cs.ow, mpad = cpu_ceil_div(d->mg, mr) * mr;
     const int64_t npm = mpad / mr;
     const int64_t in_row = d->plain ? 0 : d->cs.sh * d->row_q;
-    struct cpu_tile t = { .ldc = plane, .ldres = plane, .act = j->act, .pf_lines = 0 };
+    struct cpu_tile t = { .ldc = ldc, .ldres = plane, .act = j->act, .pf_lines = 0 };
     for (int64_t b0 = t0; b0 < t1; b0 += d->band) {
         const int64_t b1 = cpu_imin(b0 + d->band, t1);
         for (int64_t k0 = 0; k0 < d->k; k0 += d->kc) {
@@ -194,7 +194,7 @@ static void conv_direct_task(void *arg, int task, int ntasks)
                     const int64_t ox1 = cpu_imin(d->nvec * (tx + 1) / d->ntx * 16, d->ow);
                     const int64_t col = oy * d->ow + ox0;
                     t.nr = (int)(ox1 - ox0);
-                    t.c = j->y + i0 * plane + col;
+                    t.c = y + i0 * ldc + (oy - row0) * d->ow + ox0;
                     t.res = j->res ? j->res + i0 * plane + col : NULL;
                     const float *bp = d->plain ? j->xq + col : j->xq + oy * in_row + ox0;
                     uk->tile_bind(kb, ap, bp, d->boff + k0, &t);
@@ -202,6 +202,31 @@ static void conv_direct_task(void *arg, int task, int ntasks)
             }
         }
     }
+}
+
+static void conv_direct_task(void *arg, int task, int ntasks)
+{
+    const struct direct_job *j = arg;
+    const struct conv_direct *d = j->d;
+    const int64_t ntiles = d->rows * d->ntx;
+    direct_tiles(j, ntiles * task / ntasks, ntiles * (task + 1) / ntasks, j->y, d->cs.oh * d->cs.ow,
+                 0);
+}
+
+void cpu_conv_direct_input(const void *kdata, struct cpu_pool *pool, const float *x, float *xq)
+{
+    const struct conv_direct *d = kdata;
+    struct split_job sj = { d, x, xq };
+    cpu_pool_run(pool, conv_direct_split_task, &sj, d->threads);
+}
+
+void cpu_conv_direct_rows(const void *kdata, const float *xq, const float *bias,
+                          const struct ir_act *act, int64_t oy0, int64_t oy1, float *dst,
+                          int64_t ld)
+{
+    const struct conv_direct *d = kdata;
+    const struct direct_job j = { .d = d, .xq = xq, .wp = d->wp, .bias = bias, .act = act };
+    direct_tiles(&j, oy0 * d->ntx, oy1 * d->ntx, dst, ld, oy0);
 }
 
 static int conv_direct_run(const struct cpu_model *m, const struct cpu_step *s, struct cpu_exec *x)

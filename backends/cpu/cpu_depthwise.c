@@ -216,20 +216,7 @@ int cpu_depthwise_prepare(struct cpu_model *m, struct cpu_step *s, const struct 
     k->c = c;
     k->m = yv->shape.dims[1];
     k->mult = k->m / c;
-    k->win = (struct cpu_window){
-        .h = xv->shape.dims[2],
-        .w = xv->shape.dims[3],
-        .oh = yv->shape.dims[2],
-        .ow = yv->shape.dims[3],
-        .kh = p->kernel[0],
-        .kw = p->kernel[1],
-        .sh = p->strides[0],
-        .sw = p->strides[1],
-        .dh = p->dilations[0],
-        .dw = p->dilations[1],
-        .pt = p->pads[0],
-        .pl = p->pads[1],
-    };
+    k->win = cpu_window_of(xv, yv, p->kernel, p->strides, p->dilations, p->pads);
     s->kdata = k;
     s->kdata_free = dw_kernel_free;
     /* 16 channels at a time where a row fills half a vector or less (ir_alloc

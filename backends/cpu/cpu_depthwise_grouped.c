@@ -140,20 +140,8 @@ int cpu_grouped_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir
         return 0;
     if (bs && (bs->kind != CPU_SLOT_CONST || !bs->data)) return 0;
     if (n->act.sum > 0 && (n->act.sum >= n->nin || n->in[n->act.sum] < 0)) return 0;
-    struct cpu_window win = {
-        .h = xv->shape.dims[2],
-        .w = xv->shape.dims[3],
-        .oh = yv->shape.dims[2],
-        .ow = yv->shape.dims[3],
-        .kh = p->kernel[0],
-        .kw = p->kernel[1],
-        .sh = p->strides[0],
-        .sw = p->strides[1],
-        .dh = p->dilations[0],
-        .dw = p->dilations[1],
-        .pt = p->pads[0],
-        .pl = p->pads[1],
-    };
+    const struct cpu_window win =
+        cpu_window_of(xv, yv, p->kernel, p->strides, p->dilations, p->pads);
     /* The flat layout takes any kernel at stride 1 over rows as wide as
      * the input's; rows take square 1x1, 3x3 and 5x5 kernels at stride 1
      * or 2. */

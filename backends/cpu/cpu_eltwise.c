@@ -29,6 +29,67 @@ const struct cpu_vec *cpu_vec_get(int isa)
     return &cpu_vec_generic;
 }
 
+struct cpu_window cpu_window_of(const struct ir_value *x, const struct ir_value *y,
+                                const int64_t *kernel, const int64_t *strides,
+                                const int64_t *dilations, const int64_t *pads)
+{
+    return (struct cpu_window){
+        .h = x->shape.dims[2],
+        .w = x->shape.dims[3],
+        .oh = y->shape.dims[2],
+        .ow = y->shape.dims[3],
+        .kh = kernel[0],
+        .kw = kernel[1],
+        .sh = strides[0],
+        .sw = strides[1],
+        .dh = dilations[0],
+        .dw = dilations[1],
+        .pt = pads[0],
+        .pl = pads[1],
+    };
+}
+
+void cpu_band_plan(struct cpu_band *b, const struct cpu_window *g, int64_t nch)
+{
+    const int64_t row_bytes = nch * g->w * (int64_t)sizeof(float);
+    const int64_t halo = (g->kh - 1) * g->dh + 1;
+    const int64_t rows = (int64_t)(cpu_cache_l2_bytes() / 2) / row_bytes;
+    int64_t band = rows > halo ? (rows - halo) / g->sh + 1 : 1;
+    if (band > g->oh) band = g->oh;
+    b->band = band;
+    b->rows_cap = (band - 1) * g->sh + halo;
+    b->b0 = b->b1 = 0;
+}
+
+int64_t cpu_band_next(struct cpu_band *b, const struct cpu_window *g, int64_t oy0, int64_t oy1,
+                      float *buf, int64_t rs, int64_t nch, int64_t *iy0, int64_t *iy1,
+                      struct cpu_window *gw)
+{
+    const int64_t top = oy0 * g->sh - g->pt; /* the first input row oy0 reads */
+    const int64_t y0 = top > 0 ? top : 0;
+    int64_t y1 = (oy1 - 1) * g->sh - g->pt + (g->kh - 1) * g->dh + 1;
+    if (y1 > g->h) y1 = g->h;
+    if (y1 < y0) y1 = y0;
+    int64_t keep = 0;
+    if (b->b1 > y0 && b->b0 <= y0) {
+        keep = b->b1 - y0;
+        if (y0 > b->b0)
+            for (int64_t c = 0; c < nch; c++)
+                memmove(buf + c * rs, buf + c * rs + (y0 - b->b0) * g->w,
+                        sizeof(float) * (size_t)(keep * g->w));
+    }
+    b->b0 = y0;
+    b->b1 = y1;
+    *iy0 = y0;
+    *iy1 = y1;
+    /* output row oy0 + r reads buffer row r * sh + ki * dh - pt' */
+    *gw = *g;
+    gw->h = y1 - y0;
+    gw->oh = oy1 - oy0;
+    gw->pt = y0 - top;
+    return keep;
+}
+
 int cpu_window_flat(const struct cpu_window *g, uint16_t **mask, int64_t **off)
 {
     const int64_t plane = g->oh * g->ow, nvec = (plane + 15) / 16, taps = g->kh * g->kw;

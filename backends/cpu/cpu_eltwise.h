@@ -37,6 +37,12 @@ struct cpu_window {
     int64_t kh, kw, sh, sw, dh, dw, pt, pl;
 };
 
+/* The window of a Conv or pooling node: input x and output y (NCHW), the
+ * node's kernel, strides, dilations and pads (begins, then ends). */
+struct cpu_window cpu_window_of(const struct ir_value *x, const struct ir_value *y,
+                                const int64_t *kernel, const int64_t *strides,
+                                const int64_t *dilations, const int64_t *pads);
+
 /* The arguments of one plane: x is the input plane, y the output plane. */
 struct cpu_plane {
     const float *x;
@@ -108,6 +114,25 @@ struct cpu_dw_flat {
  * *off gets kh * kw offsets, *mask ceil(oh * ow / 16) * kh * kw masks, both
  * malloc'ed. 0, or -ENOMEM with nothing left allocated. */
 int cpu_window_flat(const struct cpu_window *g, uint16_t **mask, int64_t **off);
+
+/* A window op run in bands of output rows over a buffer holding only the
+ * input rows a band reads (a producer fused into the window op computes
+ * them there: cpu_mbconv.c, cpu_conv_pool.c). The buffer holds nch channels
+ * of rows_cap rows of g->w floats each. */
+struct cpu_band {
+    int64_t band;     /* output rows per band */
+    int64_t rows_cap; /* input rows a band reads, at most */
+    int64_t b0, b1;   /* input rows [b0, b1) in the buffer now */
+};
+/* Bands for nch channels whose buffer takes about half of L2 (one output
+ * row at least); b0 = b1 = 0. */
+void cpu_band_plan(struct cpu_band *b, const struct cpu_window *g, int64_t nch);
+/* For output rows [oy0, oy1): moves the rows the buffer holds already that
+ * they read to its top (channel stride rs) and returns how many; the rows to
+ * compute are [*iy0 + kept, *iy1); *gw is the window over the buffer. */
+int64_t cpu_band_next(struct cpu_band *b, const struct cpu_window *g, int64_t oy0, int64_t oy1,
+                      float *buf, int64_t rs, int64_t nch, int64_t *iy0, int64_t *iy1,
+                      struct cpu_window *gw);
 
 struct cpu_vec {
     int level; /* enum cpu_isa: kernels pick their name by it */

@@ -39,9 +39,8 @@ struct mb_kernel {
     int64_t kc;
     const float *bias_a; /* the expansion's bias (a constant), or NULL */
     struct ir_act act_a;
-    int64_t band;     /* output rows per band */
-    int64_t rows_cap; /* input rows a band reads, at most */
-    size_t buf;       /* floats of the band buffer: m x rows_cap x w */
+    struct cpu_band bands; /* the plan (cpu_band_plan) */
+    size_t buf;            /* floats of the band buffer: m x rows_cap x w */
 };
 
 static void mb_kernel_free(void *p)
@@ -50,25 +49,6 @@ static void mb_kernel_free(void *p)
     if (!k) return;
     ir_free(k->wa);
     free(k);
-}
-
-/* Whether v is read by exactly one live node and is no graph output. */
-static bool single_reader(const struct ir_graph *g, int v)
-{
-    if (g->values[v].flags & IR_VALUE_OUTPUT) return false;
-    int readers = 0;
-    for (int i = 0; i < g->nnodes; i++) {
-        const struct ir_node *r = &g->nodes[i];
-        if (r->dead) continue;
-        for (int j = 0; j < r->nin; j++) readers += r->in[j] == v;
-    }
-    return readers == 1;
-}
-
-static bool const_f32(const struct cpu_model *m, const struct ir_graph *g, int v)
-{
-    return v >= 0 && (g->values[v].flags & IR_VALUE_CONST) && g->values[v].dtype == IR_DT_F32 &&
-           m->slots[v].data;
 }
 
 bool cpu_mbconv_fits(const struct cpu_model *m, const struct ir_graph *g, const struct ir_node *na,
@@ -89,9 +69,10 @@ bool cpu_mbconv_fits(const struct cpu_model *m, const struct ir_graph *g, const 
     const struct ir_value *xv = &g->values[na->in[0]], *ev = &g->values[na->out[0]];
     const struct ir_value *yv = &g->values[nb->out[0]];
     if (xv->dtype != IR_DT_F32 || xv->shape.ndim != 4 || ev->shape.ndim != 4) return false;
-    if (!const_f32(m, g, na->in[1]) || !const_f32(m, g, nb->in[1])) return false;
-    if (na->nin > 2 && na->in[2] >= 0 && !const_f32(m, g, na->in[2])) return false;
-    if (nb->nin > 2 && nb->in[2] >= 0 && !const_f32(m, g, nb->in[2])) return false;
+    if (!cpu_value_const_f32(m, g, na->in[1]) || !cpu_value_const_f32(m, g, nb->in[1]))
+        return false;
+    if (na->nin > 2 && na->in[2] >= 0 && !cpu_value_const_f32(m, g, na->in[2])) return false;
+    if (nb->nin > 2 && nb->in[2] >= 0 && !cpu_value_const_f32(m, g, nb->in[2])) return false;
     /* the depthwise layer: one output channel per expanded channel, its
      * window within the plane's padding of less than a kernel */
     const int64_t c = ev->shape.dims[1];
@@ -101,7 +82,7 @@ bool cpu_mbconv_fits(const struct cpu_model *m, const struct ir_graph *g, const 
             pb->pads[2 + i] >= pb->kernel[i] * pb->dilations[i])
             return false;
     const size_t bytes = (size_t)(c * ev->shape.dims[2] * ev->shape.dims[3]) * sizeof(float);
-    return bytes >= MB_MIN_BYTES && single_reader(g, na->out[0]);
+    return bytes >= MB_MIN_BYTES && cpu_value_read_once(g, na->out[0]);
 }
 
 /* --- run ---------------------------------------------------------------- */
@@ -121,24 +102,16 @@ static void mb_task(void *arg, int t, int ntasks)
     const struct mb_job *j = arg;
     const struct mb_kernel *k = j->k;
     const struct cpu_window *g = &k->win;
-    const int64_t taps = g->kh * g->kw, rs = k->rows_cap * g->w; /* buffer: channel stride */
+    const int64_t taps = g->kh * g->kw, rs = k->bands.rows_cap * g->w; /* buffer: channel stride */
     float *buf = cpu_exec_task_scratch(j->exec, t), *blocks = buf + k->buf;
     int64_t lo, hi;
     cpu_task_range(g->oh, t, ntasks, &lo, &hi);
-    int64_t b0 = 0, b1 = 0; /* input rows [b0, b1) are in the buffer */
-    for (int64_t oy0 = lo; oy0 < hi; oy0 += k->band) {
-        const int64_t oy1 = cpu_imin(oy0 + k->band, hi);
-        const int64_t top = oy0 * g->sh - g->pt; /* first input row oy0 reads */
-        const int64_t iy0 = top > 0 ? top : 0;
-        const int64_t iy1 = cpu_imin(g->h, (oy1 - 1) * g->sh - g->pt + (g->kh - 1) * g->dh + 1);
-        int64_t keep = 0;
-        if (b1 > iy0 && b0 <= iy0) {
-            keep = b1 - iy0;
-            if (iy0 > b0)
-                for (int64_t c = 0; c < k->m; c++)
-                    memmove(buf + c * rs, buf + c * rs + (iy0 - b0) * g->w,
-                            sizeof(float) * (size_t)(keep * g->w));
-        }
+    struct cpu_band band = k->bands;
+    for (int64_t oy0 = lo; oy0 < hi; oy0 += band.band) {
+        const int64_t oy1 = cpu_imin(oy0 + band.band, hi);
+        int64_t iy0, iy1;
+        struct cpu_window gw;
+        const int64_t keep = cpu_band_next(&band, g, oy0, oy1, buf, rs, k->m, &iy0, &iy1, &gw);
         if (iy1 > iy0 + keep) {
             const struct cpu_pack_mat mat = { j->x + (iy0 + keep) * g->w, g->h * g->w, 1.0f };
             const struct cpu_sgemm gm = {
@@ -157,14 +130,6 @@ static void mb_task(void *arg, int t, int ntasks)
             };
             cpu_sgemm_run1(&gm, blocks);
         }
-        b0 = iy0;
-        b1 = iy1 > iy0 ? iy1 : iy0;
-        /* the window over the band: output row oy0 + r reads band row
-         * r * sh + ki * dh - pt' */
-        struct cpu_window gw = *g;
-        gw.h = b1 - b0;
-        gw.oh = oy1 - oy0;
-        gw.pt = iy0 - top;
         for (int64_t c = 0; c < k->m; c++) {
             const struct cpu_plane p = {
                 .x = buf + c * rs,
@@ -219,33 +184,13 @@ int cpu_mbconv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_
     k->n = xv->shape.dims[0];
     k->k = xv->shape.dims[1];
     k->m = ev->shape.dims[1];
-    k->win = (struct cpu_window){
-        .h = ev->shape.dims[2],
-        .w = ev->shape.dims[3],
-        .oh = yv->shape.dims[2],
-        .ow = yv->shape.dims[3],
-        .kh = pb->kernel[0],
-        .kw = pb->kernel[1],
-        .sh = pb->strides[0],
-        .sw = pb->strides[1],
-        .dh = pb->dilations[0],
-        .dw = pb->dilations[1],
-        .pt = pb->pads[0],
-        .pl = pb->pads[1],
-    };
+    k->win = cpu_window_of(ev, yv, pb->kernel, pb->strides, pb->dilations, pb->pads);
     const struct cpu_window *w = &k->win;
-    /* Bands whose buffer takes about half of L2 (the other half: the
-     * expansion's B blocks, its weights, the output rows), at least one
-     * output row. */
-    const int64_t row_bytes = k->m * w->w * (int64_t)sizeof(float);
-    const int64_t halo = (w->kh - 1) * w->dh + 1;
-    int64_t rows = (int64_t)(cpu_cache_l2_bytes() / 2) / row_bytes;
-    int64_t band = rows > halo ? (rows - halo) / w->sh + 1 : 1;
-    if (band > w->oh) band = w->oh;
-    k->band = band;
-    k->rows_cap = (band - 1) * w->sh + halo;
-    k->buf = ((size_t)(k->m * k->rows_cap * w->w) + 15) / 16 * 16;
-    const int64_t nmax = k->rows_cap * w->w;
+    /* bands whose buffer takes about half of L2; the other half holds the
+     * expansion's B blocks, its weights and the output rows */
+    cpu_band_plan(&k->bands, w, k->m);
+    k->buf = ((size_t)(k->m * k->bands.rows_cap * w->w) + 15) / 16 * 16;
+    const int64_t nmax = k->bands.rows_cap * w->w;
     k->kc = cpu_sgemm_kc(k->uk, nmax, k->k);
     const size_t need = k->buf * sizeof(float) + cpu_sgemm_task_scratch(k->uk, nmax, k->k);
     if (need > m->task_scratch_size) m->task_scratch_size = need;

@@ -78,17 +78,28 @@ void cpu_pack_blocked(cpu_pack_fn fn, const void *src, int64_t k, int64_t n, int
         fn(src, k0, k - k0 < kc ? k - k0 : kc, 0, n, w, dst + k0 * npad);
 }
 
-void cpu_const_drop(struct cpu_model *m, const struct ir_graph *g, int v)
+bool cpu_value_read_once(const struct ir_graph *g, int v)
 {
-    if (v < 0 || v >= m->nslots || m->slots[v].kind != CPU_SLOT_CONST) return;
-    if (g->values[v].flags & IR_VALUE_OUTPUT) return;
+    if (g->values[v].flags & IR_VALUE_OUTPUT) return false;
     int readers = 0;
     for (int i = 0; i < g->nnodes; i++) {
         const struct ir_node *n = &g->nodes[i];
         if (n->dead) continue;
         for (int k = 0; k < n->nin; k++) readers += n->in[k] == v;
     }
-    if (readers != 1) return;
+    return readers == 1;
+}
+
+bool cpu_value_const_f32(const struct cpu_model *m, const struct ir_graph *g, int v)
+{
+    return v >= 0 && v < m->nslots && m->slots[v].kind == CPU_SLOT_CONST &&
+           g->values[v].dtype == IR_DT_F32 && m->slots[v].data;
+}
+
+void cpu_const_drop(struct cpu_model *m, const struct ir_graph *g, int v)
+{
+    if (v < 0 || v >= m->nslots || m->slots[v].kind != CPU_SLOT_CONST) return;
+    if (!cpu_value_read_once(g, v)) return;
     ir_free(m->slots[v].data);
     m->slots[v].data = NULL;
 }

@@ -137,20 +137,7 @@ int cpu_pool_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     if (p->nspatial != 2 || k->planes < 1 || k->yplane < 1) goto decline;
     k->mode = POOL_WINDOW;
     k->op = p->kind == IR_POOL_MAX ? CPU_WIN_MAX : CPU_WIN_AVG;
-    k->win = (struct cpu_window){
-        .h = xv->shape.dims[2],
-        .w = xv->shape.dims[3],
-        .oh = yv->shape.dims[2],
-        .ow = yv->shape.dims[3],
-        .kh = p->kernel[0],
-        .kw = p->kernel[1],
-        .sh = p->strides[0],
-        .sw = p->strides[1],
-        .dh = p->dilations[0],
-        .dw = p->dilations[1],
-        .pt = p->pads[0],
-        .pl = p->pads[1],
-    };
+    k->win = cpu_window_of(xv, yv, p->kernel, p->strides, p->dilations, p->pads);
     if (k->op == CPU_WIN_AVG) {
         const struct cpu_window *w = &k->win;
         k->rowscale = malloc(sizeof(float) * (size_t)w->oh);

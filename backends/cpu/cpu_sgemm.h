@@ -176,6 +176,10 @@ void cpu_pack_conv_avx512(const void *conv, int64_t k0, int64_t kc, int64_t j0, 
  * node reads it or it is a graph output: weights live once, packed. */
 struct cpu_model;
 void cpu_const_drop(struct cpu_model *m, const struct ir_graph *g, int v);
+/* Whether value v is read by exactly one live node and is no graph output. */
+bool cpu_value_read_once(const struct ir_graph *g, int v);
+/* Whether value v is a float32 constant whose data the model still holds. */
+bool cpu_value_const_f32(const struct cpu_model *m, const struct ir_graph *g, int v);
 
 /* The offset table of cpu_pack_conv for cv's geometry (ir_alloc'd, NULL when
  * out of memory or when the plane is too large for int32 offsets). */

@@ -4,8 +4,9 @@
  * depth (each thread multiplies the channels its share of the depthwise
  * layer wrote, and the partial products are added after), with a bias, an
  * activation, a fused residual, and depths that do not split evenly; a 1x1
- * expansion runs inside the strided depthwise layer that reads it, in row
- * bands of each thread's share (cpu_mbconv.c). */
+ * expansion runs inside the strided depthwise layer that reads it, and a
+ * first convolution inside the max pooling that reads it, in row bands of
+ * each thread's share (cpu_mbconv.c, cpu_conv_pool.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -141,11 +142,75 @@ static void test_expansion_in_depthwise(void **state)
     }
 }
 
+struct cp_case {
+    int64_t c, m, h, w;
+    int64_t ck, cs, cpad;       /* the convolution: kernel, stride, padding */
+    int64_t pk, ps, ppad, pdil; /* the pooling */
+    bool ceil, bias, relu, fused, second_reader;
+};
+
+/* x -> Conv [-> Relu] -> MaxPool */
+static void cp_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
+{
+    const struct cp_case *c = arg;
+    const int64_t xd[] = { 1, c->c, c->h, c->w }, wd[] = { c->m, c->c, c->ck, c->ck };
+    const int64_t bd[] = { c->m };
+    int in[] = { cc_input(g, "x", 4, xd), cc_const(g, rng, 4, wd, -0.5f, 0.5f),
+                 c->bias ? cc_const(g, rng, 1, bd, -1.0f, 1.0f) : -1 };
+    int conv = cc_node(g, "Conv", c->bias ? 3 : 2, in);
+    const int64_t cst[] = { c->cs, c->cs }, cpads[] = { c->cpad, c->cpad, c->cpad, c->cpad };
+    cc_attr_ints(g, conv, "strides", cst, 2);
+    cc_attr_ints(g, conv, "pads", cpads, 4);
+    int v = cc_out(g, conv);
+    if (c->relu) v = cc_out(g, cc_node(g, "Relu", 1, &v));
+    int pool = cc_node(g, "MaxPool", 1, &v);
+    const int64_t pk[] = { c->pk, c->pk }, pst[] = { c->ps, c->ps }, pdl[] = { c->pdil, c->pdil };
+    const int64_t ppads[] = { c->ppad, c->ppad, c->ppad, c->ppad };
+    cc_attr_ints(g, pool, "kernel_shape", pk, 2);
+    cc_attr_ints(g, pool, "strides", pst, 2);
+    cc_attr_ints(g, pool, "dilations", pdl, 2);
+    cc_attr_ints(g, pool, "pads", ppads, 4);
+    cc_attr_int(g, pool, "ceil_mode", c->ceil);
+    cc_output(g, cc_out(g, pool));
+    if (c->second_reader) cc_output(g, v);
+}
+
+static void test_first_conv_in_pool(void **state)
+{
+    (void)state;
+    static const struct cp_case cases[] = {
+        /* SqueezeNet: 3x3 s2 unpadded, pooling 3x3 s2 in ceil mode */
+        { 3, 64, 129, 131, 3, 2, 0, 3, 2, 0, 1, true, true, true, true, false },
+        /* ResNet: 7x7 s2 pad 3, pooling 3x3 s2 pad 1 */
+        { 3, 64, 128, 128, 7, 2, 3, 3, 2, 1, 1, false, true, true, true, false },
+        /* ShuffleNet-like: 24 channels, no bias; pooling 2x2 s2 */
+        { 3, 24, 224, 200, 3, 2, 1, 2, 2, 0, 1, false, false, true, true, false },
+        /* a dilated pooling at stride 1, no activation, one input channel */
+        { 1, 32, 160, 150, 5, 2, 2, 3, 1, 2, 2, false, true, false, true, false },
+        /* not fused: the convolution's output read twice */
+        { 3, 64, 128, 128, 7, 2, 3, 3, 2, 1, 1, false, true, true, false, true },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct cp_case *c = &cases[i];
+        char what[128];
+        snprintf(what, sizeof(what), "conv %lldx%lld s%lld -> maxpool %lldx%lld s%lld at %lldx%lld",
+                 (long long)c->ck, (long long)c->ck, (long long)c->cs, (long long)c->pk,
+                 (long long)c->pk, (long long)c->ps, (long long)c->h, (long long)c->w);
+        /* fused where the convolution reads its input in place (AVX2 and
+         * AVX-512); at the generic level the two steps run apart */
+        struct cc_expect e = { .kernel = c->fused ? "conv_pool" : "pool",
+                               .tol = 5e-5,
+                               .levels = c->fused ? 6u : 0u };
+        cc_check(what, cp_build, c, 1500 + i, &e);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depth_split_after_depthwise),
         cmocka_unit_test(test_expansion_in_depthwise),
+        cmocka_unit_test(test_first_conv_in_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
