@@ -237,7 +237,14 @@ size_t cpu_sgemm_task_scratch(const struct cpu_ukernel *uk, int64_t n, int64_t k
     if (n <= 0 || k <= 0) return 0;
     int64_t kc, nc;
     blocking(uk, n, k, 0, &kc, &nc);
-    return (size_t)(kc * nc) * sizeof(float);
+    /* The largest block any product of up to n columns at this depth
+     * packs: a narrower one may take its columns in one block wider than
+     * each of n's (n split in two blocks of nc, n' < n in one of up to
+     * the budget's columns). */
+    const int64_t npad = cpu_ceil_div(n, uk->nr) * uk->nr;
+    int64_t cols = (int64_t)(cpu_sgemm_l2_block(uk) / sizeof(float)) / kc / uk->nr * uk->nr;
+    if (cols < uk->nr) cols = uk->nr;
+    return (size_t)(kc * cpu_imin(cols, npad)) * sizeof(float);
 }
 
 int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max)

@@ -234,9 +234,10 @@ struct cpu_sgemm {
     bool rows_local;
 };
 
-/* For a run-time B: bytes of private scratch each task of cpu_sgemm_run
- * needs for its B blocks (cpu_sgemm.task_scratch), however the product
- * splits. */
+/* For a run-time B: bytes of private scratch each task of cpu_sgemm_run (or
+ * cpu_sgemm_run1) needs for its B blocks (cpu_sgemm.task_scratch), however
+ * the product splits, for products of up to n columns at depth k blocked as
+ * n's (cpu_sgemm.kc = cpu_sgemm_kc(uk, n, k)). */
 size_t cpu_sgemm_task_scratch(const struct cpu_ukernel *uk, int64_t n, int64_t k);
 /* How many threads a product of this size is worth (1 .. max). */
 int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max);

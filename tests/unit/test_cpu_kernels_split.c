@@ -122,6 +122,9 @@ static void test_expansion_in_depthwise(void **state)
         { 16, 96, 56, 57, 5, 2, 1, { 2, 2, 2, 2 }, false, true, false, false, true, false },
         /* channels not a whole tile, padding on the bottom and right only */
         { 40, 120, 47, 47, 3, 2, 1, { 0, 0, 1, 1 }, true, false, true, true, true, false },
+        /* ShuffleNet's: a band's columns once in one B block wider than the
+         * widest band's two */
+        { 24, 58, 56, 56, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, true, false },
         /* stride 3, dilation 2 */
         { 8, 64, 61, 50, 3, 3, 2, { 2, 2, 2, 2 }, true, true, false, true, true, false },
         /* not fused: stride 1; a small expanded tensor; a second reader */
