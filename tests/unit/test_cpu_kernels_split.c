@@ -78,13 +78,15 @@ struct mb_case {
     bool clip_a, relu_d; /* Relu6 after the expansion, Relu after the depthwise */
     bool fused;          /* expected to run as one step */
     bool second_reader;  /* the expanded tensor is a graph output too */
+    int64_t batch;       /* 0: 1 */
 };
 
 /* x -> 1x1 (k -> m) [-> Clip 0..6 | Relu] -> depthwise [-> Relu] */
 static void mb_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
 {
     const struct mb_case *c = arg;
-    const int64_t xd[] = { 1, c->k, c->h, c->w }, wa[] = { c->m, c->k, 1, 1 }, bd[] = { c->m };
+    const int64_t xd[] = { c->batch ? c->batch : 1, c->k, c->h, c->w }, wa[] = { c->m, c->k, 1, 1 },
+                  bd[] = { c->m };
     const int64_t wd[] = { c->m, 1, c->kernel, c->kernel };
     int in[] = { cc_input(g, "x", 4, xd), cc_const(g, rng, 4, wa, -0.5f, 0.5f),
                  c->bias_a ? cc_const(g, rng, 1, bd, -1.0f, 1.0f) : -1 };
@@ -117,20 +119,22 @@ static void test_expansion_in_depthwise(void **state)
     static const struct mb_case cases[] = {
         /* several bands a thread (their first input row kept from the band
          * before), Relu6 and Relu, biases */
-        { 24, 128, 64, 64, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, true, true, false },
+        { 24, 128, 64, 64, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, true, true, false, 1 },
         /* 5x5, odd width, no expansion bias */
-        { 16, 96, 56, 57, 5, 2, 1, { 2, 2, 2, 2 }, false, true, false, false, true, false },
+        { 16, 96, 56, 57, 5, 2, 1, { 2, 2, 2, 2 }, false, true, false, false, true, false, 1 },
         /* channels not a whole tile, padding on the bottom and right only */
-        { 40, 120, 47, 47, 3, 2, 1, { 0, 0, 1, 1 }, true, false, true, true, true, false },
+        { 40, 120, 47, 47, 3, 2, 1, { 0, 0, 1, 1 }, true, false, true, true, true, false, 1 },
         /* ShuffleNet's: a band's columns once in one B block wider than the
          * widest band's two */
-        { 24, 58, 56, 56, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, true, false },
+        { 24, 58, 56, 56, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, true, false, 1 },
+        /* two images */
+        { 16, 64, 64, 48, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, true, false, 2 },
         /* stride 3, dilation 2 */
-        { 8, 64, 61, 50, 3, 3, 2, { 2, 2, 2, 2 }, true, true, false, true, true, false },
+        { 8, 64, 61, 50, 3, 3, 2, { 2, 2, 2, 2 }, true, true, false, true, true, false, 1 },
         /* not fused: stride 1; a small expanded tensor; a second reader */
-        { 24, 144, 56, 56, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, false, false, false },
-        { 16, 32, 28, 28, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, false, false },
-        { 24, 128, 64, 64, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, true, false, true },
+        { 24, 144, 56, 56, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, false, false, false, 1 },
+        { 16, 32, 28, 28, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, false, false, 1 },
+        { 24, 128, 64, 64, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, true, false, true, 1 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct mb_case *c = &cases[i];
@@ -150,13 +154,15 @@ struct cp_case {
     int64_t ck, cs, cpad;       /* the convolution: kernel, stride, padding */
     int64_t pk, ps, ppad, pdil; /* the pooling */
     bool ceil, bias, relu, fused, second_reader;
+    int64_t batch; /* 0: 1 */
 };
 
 /* x -> Conv [-> Relu] -> MaxPool */
 static void cp_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
 {
     const struct cp_case *c = arg;
-    const int64_t xd[] = { 1, c->c, c->h, c->w }, wd[] = { c->m, c->c, c->ck, c->ck };
+    const int64_t xd[] = { c->batch ? c->batch : 1, c->c, c->h, c->w },
+                  wd[] = { c->m, c->c, c->ck, c->ck };
     const int64_t bd[] = { c->m };
     int in[] = { cc_input(g, "x", 4, xd), cc_const(g, rng, 4, wd, -0.5f, 0.5f),
                  c->bias ? cc_const(g, rng, 1, bd, -1.0f, 1.0f) : -1 };
@@ -183,15 +189,17 @@ static void test_first_conv_in_pool(void **state)
     (void)state;
     static const struct cp_case cases[] = {
         /* SqueezeNet: 3x3 s2 unpadded, pooling 3x3 s2 in ceil mode */
-        { 3, 64, 129, 131, 3, 2, 0, 3, 2, 0, 1, true, true, true, true, false },
+        { 3, 64, 129, 131, 3, 2, 0, 3, 2, 0, 1, true, true, true, true, false, 1 },
         /* ResNet: 7x7 s2 pad 3, pooling 3x3 s2 pad 1 */
-        { 3, 64, 128, 128, 7, 2, 3, 3, 2, 1, 1, false, true, true, true, false },
+        { 3, 64, 128, 128, 7, 2, 3, 3, 2, 1, 1, false, true, true, true, false, 1 },
         /* ShuffleNet-like: 24 channels, no bias; pooling 2x2 s2 */
-        { 3, 24, 224, 200, 3, 2, 1, 2, 2, 0, 1, false, false, true, true, false },
+        { 3, 24, 224, 200, 3, 2, 1, 2, 2, 0, 1, false, false, true, true, false, 1 },
         /* a dilated pooling at stride 1, no activation, one input channel */
-        { 1, 32, 160, 150, 5, 2, 2, 3, 1, 2, 2, false, true, false, true, false },
+        { 1, 32, 160, 150, 5, 2, 2, 3, 1, 2, 2, false, true, false, true, false, 1 },
+        /* two images */
+        { 3, 64, 96, 130, 3, 2, 1, 3, 2, 1, 1, false, true, true, true, false, 2 },
         /* not fused: the convolution's output read twice */
-        { 3, 64, 128, 128, 7, 2, 3, 3, 2, 1, 1, false, true, true, false, true },
+        { 3, 64, 128, 128, 7, 2, 3, 3, 2, 1, 1, false, true, true, false, true, 1 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct cp_case *c = &cases[i];
