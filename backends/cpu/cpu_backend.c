@@ -357,7 +357,11 @@ static int *fusions_find(const struct cpu_model *m, const struct ir_graph *g)
     for (int i = 0; i < g->nnodes; i++) {
         if (g->nodes[i].dead) continue;
         const int j = producer_of(g, i);
-        if (j >= 0 && fused[j] < 0 &&
+        /* j must not be a step that runs another node itself: one pair a
+         * step */
+        bool taken = false;
+        for (int k = 0; j >= 0 && k < j && !taken; k++) taken = fused[k] == j;
+        if (j >= 0 && fused[j] < 0 && !taken &&
             (cpu_mbconv_fits(m, g, &g->nodes[j], &g->nodes[i]) ||
              cpu_conv_pool_fits(m, g, &g->nodes[j], &g->nodes[i])))
             fused[j] = i;

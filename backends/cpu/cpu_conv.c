@@ -16,6 +16,7 @@
 #include "cpu.h"
 #include "cpu_conv.h"
 #include "cpu_eltwise.h"
+#include "cpu_mbconv.h"
 #include "cpu_sgemm.h"
 #include "cpu_winograd.h"
 
@@ -495,7 +496,7 @@ static bool conv_reads_channel_split(const struct cpu_model *m, const struct ir_
         const struct ir_node *w = &g->nodes[i];
         if (w->dead || w->nout < 1 || w->out[0] != n->in[0]) continue;
         if (strcmp(w->op_type, "Conv") != 0 || !w->params) return false;
-        if (m->steps[i].kernel && strncmp(m->steps[i].kernel, "mbconv", 6) == 0) return false;
+        if (cpu_mbconv_runs(&m->steps[i])) return false;
         const struct ir_conv_params *p = w->params;
         return !p->transpose && p->group > 1;
     }

@@ -167,6 +167,11 @@ static int mb_run(const struct cpu_model *m, const struct cpu_step *s, struct cp
     return 0;
 }
 
+bool cpu_mbconv_runs(const struct cpu_step *s)
+{
+    return s->run == mb_run;
+}
+
 /* --- prepare ------------------------------------------------------------ */
 
 int cpu_mbconv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,

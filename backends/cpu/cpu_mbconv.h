@@ -16,4 +16,7 @@ bool cpu_mbconv_fits(const struct cpu_model *m, const struct ir_graph *g, const 
 int cpu_mbconv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                        const struct ir_node *na, const struct ir_node *nb);
 
+/* Whether step s runs a fused pair (its output split by rows, not channels). */
+bool cpu_mbconv_runs(const struct cpu_step *s);
+
 #endif

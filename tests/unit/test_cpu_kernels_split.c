@@ -216,12 +216,44 @@ static void test_first_conv_in_pool(void **state)
     }
 }
 
+/* x -> 1x1 (1 -> 1) -> Relu -> 3x3 s2 (one channel: depthwise and a first
+ * layer at once) -> MaxPool 3x3 s2. Both pairs would fuse; a step runs one
+ * pair, the first. */
+static void chain_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
+{
+    (void)arg;
+    const int64_t xd[] = { 1, 1, 1024, 1024 }, w1[] = { 1, 1, 1, 1 }, w3[] = { 1, 1, 3, 3 };
+    const int64_t one[] = { 1 }, st[] = { 2, 2 }, ks[] = { 3, 3 }, pads[] = { 1, 1, 1, 1 };
+    int in[] = { cc_input(g, "x", 4, xd), cc_const(g, rng, 4, w1, 0.5f, 1.0f),
+                 cc_const(g, rng, 1, one, -0.5f, 0.5f) };
+    int e = cc_out(g, cc_node(g, "Conv", 3, in));
+    e = cc_out(g, cc_node(g, "Relu", 1, &e));
+    int din[] = { e, cc_const(g, rng, 4, w3, -1.0f, 1.0f), cc_const(g, rng, 1, one, -1.0f, 1.0f) };
+    int dw = cc_node(g, "Conv", 3, din);
+    cc_attr_ints(g, dw, "strides", st, 2);
+    cc_attr_ints(g, dw, "pads", pads, 4);
+    int pin = cc_out(g, dw);
+    int pool = cc_node(g, "MaxPool", 1, &pin);
+    cc_attr_ints(g, pool, "kernel_shape", ks, 2);
+    cc_attr_ints(g, pool, "strides", st, 2);
+    cc_attr_ints(g, pool, "pads", pads, 4);
+    cc_output(g, cc_out(g, pool));
+}
+
+static void test_one_pair_a_step(void **state)
+{
+    (void)state;
+    struct cc_expect e = { .kernel = "mbconv", .steps = 2, .tol = 5e-5 };
+    cc_check("1x1 -> depthwise -> MaxPool", chain_build, NULL, 1600, &e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depth_split_after_depthwise),
         cmocka_unit_test(test_expansion_in_depthwise),
         cmocka_unit_test(test_first_conv_in_pool),
+        cmocka_unit_test(test_one_pair_a_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
