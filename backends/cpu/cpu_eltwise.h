@@ -162,9 +162,10 @@ struct cpu_vec {
     /* (optional) One block of a grouped convolution; kernels 1x1, 3x3, 5x5
      * at strides 1 and 2 (else the flat layout at stride 1). */
     void (*gconv)(const struct cpu_gconv *a);
-    /* y[j * rows + i] = t[i * cols + j] for i < rows, j0 <= j < j1: a
+    /* y[j * ldy + i] = t[i * cols + j] for i < rows, j0 <= j < j1: a
      * product computed transposed put back (cpu_conv.c). */
-    void (*transpose)(const float *t, int64_t rows, int64_t cols, int64_t j0, int64_t j1, float *y);
+    void (*transpose)(const float *t, int64_t rows, int64_t cols, int64_t j0, int64_t j1, float *y,
+                      int64_t ldy);
     /* (optional) Depthwise planes in the flat layout, bias, residual and
      * activation included; planes of at most CPU_DW_FLAT_MAX floats. */
     void (*dw_flat)(const struct cpu_dw_flat *a);
@@ -185,7 +186,7 @@ const struct cpu_vec *cpu_vec_get(int isa);
 /* The transposition of the vector levels (AVX2 8x8 blocks; AVX-512 gains
  * nothing over it on a copy). */
 void cpu_transpose_avx2(const float *t, int64_t rows, int64_t cols, int64_t j0, int64_t j1,
-                        float *y);
+                        float *y, int64_t ldy);
 
 /* Generic C window plane: the generic level's, and the vector levels' way
  * out for geometries they do not vectorize (column strides above 2). */

@@ -157,7 +157,7 @@ static float max(const float *x, int64_t n)
 }
 
 void cpu_transpose_avx2(const float *t, int64_t rows, int64_t cols, int64_t j0, int64_t j1,
-                        float *y)
+                        float *y, int64_t ldy)
 {
     int64_t i = 0;
     for (; i + 8 <= rows; i += 8) {
@@ -176,17 +176,17 @@ void cpu_transpose_avx2(const float *t, int64_t rows, int64_t cols, int64_t j0, 
                 s[k + 3] = _mm256_shuffle_ps(u[k + 1], u[k + 3], 0xee);
             }
             for (int k = 0; k < 4; k++) {
-                _mm256_storeu_ps(y + (j + k) * rows + i,
+                _mm256_storeu_ps(y + (j + k) * ldy + i,
                                  _mm256_permute2f128_ps(s[k], s[k + 4], 0x20));
-                _mm256_storeu_ps(y + (j + k + 4) * rows + i,
+                _mm256_storeu_ps(y + (j + k + 4) * ldy + i,
                                  _mm256_permute2f128_ps(s[k], s[k + 4], 0x31));
             }
         }
         for (; j < j1; j++)
-            for (int k = 0; k < 8; k++) y[j * rows + i + k] = t[(i + k) * cols + j];
+            for (int k = 0; k < 8; k++) y[j * ldy + i + k] = t[(i + k) * cols + j];
     }
     for (; i < rows; i++)
-        for (int64_t j = j0; j < j1; j++) y[j * rows + i] = t[i * cols + j];
+        for (int64_t j = j0; j < j1; j++) y[j * ldy + i] = t[i * cols + j];
 }
 
 const struct cpu_vec cpu_vec_avx2 = {

@@ -107,13 +107,13 @@ static float max(const float *x, int64_t n)
 }
 
 /* Blocks of 16 keep both sides in cache. */
-static void transpose(const float *t, int64_t rows, int64_t cols, int64_t j0, int64_t j1, float *y)
+static void transpose(const float *t, int64_t rows, int64_t cols, int64_t j0, int64_t j1, float *y,
+                      int64_t ldy)
 {
     for (int64_t i0 = 0; i0 < rows; i0 += 16)
         for (int64_t jb = j0; jb < j1; jb += 16)
             for (int64_t j = jb; j < jb + 16 && j < j1; j++)
-                for (int64_t i = i0; i < i0 + 16 && i < rows; i++)
-                    y[j * rows + i] = t[i * cols + j];
+                for (int64_t i = i0; i < i0 + 16 && i < rows; i++) y[j * ldy + i] = t[i * cols + j];
 }
 
 const struct cpu_vec cpu_vec_generic = {

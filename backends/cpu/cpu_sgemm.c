@@ -388,14 +388,26 @@ void cpu_pack_blocked_mt(struct cpu_pool *pool, int nthreads, cpu_pack_fn fn, co
     cpu_pool_run(pool, pack_task, &j, (int)cpu_imin(nthreads, np));
 }
 
+static int sgemm_pack_cost(const struct cpu_sgemm *g)
+{
+    return g->b ? 0 : g->pack_b == g->uk->pack_kn ? 6 : 24;
+}
+
+bool cpu_sgemm_packed_splits_rows(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
+                                  int nthreads)
+{
+    struct sgemm_split sp;
+    split_plan(uk, m, n, k, 0, false, nthreads, &sp);
+    return sp.tm > 1;
+}
+
 void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads)
 {
     if (g->m <= 0 || g->n <= 0) return;
     struct sgemm_job job = { .g = g };
     blocking(g->uk, g->n, g->k, g->kc, &job.kc, &job.nc);
     struct sgemm_split sp;
-    const int pack_cost = g->b ? 0 : g->pack_b == g->uk->pack_kn ? 6 : 24;
-    split_plan(g->uk, g->m, g->n, g->k, pack_cost, g->rows_local, nthreads, &sp);
+    split_plan(g->uk, g->m, g->n, g->k, sgemm_pack_cost(g), g->rows_local, nthreads, &sp);
     job.tm = sp.tm;
     job.tn = sp.tn;
     cpu_pool_run(pool, sgemm_task, &job, job.tm * job.tn);

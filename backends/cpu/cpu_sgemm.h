@@ -244,6 +244,10 @@ int cpu_sgemm_threads(int64_t m, int64_t n, int64_t k, int max);
 /* Runs the product on up to nthreads of the pool; a run-time B is packed in
  * the tasks' own scratch (cpu_sgemm_task_scratch). */
 void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthreads);
+/* Whether cpu_sgemm_run on nthreads splits the rows of C (rather than its
+ * columns) for a product with B packed whole and no rows_local. */
+bool cpu_sgemm_packed_splits_rows(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
+                                  int nthreads);
 /* cpu_pack_blocked on up to nthreads of the pool, each packing a share of
  * the panels. */
 void cpu_pack_blocked_mt(struct cpu_pool *pool, int nthreads, cpu_pack_fn fn, const void *src,

@@ -6,7 +6,8 @@
  * activation, a fused residual, and depths that do not split evenly; a 1x1
  * expansion runs inside the strided depthwise layer that reads it, and a
  * first convolution inside the max pooling that reads it, in row bands of
- * each thread's share (cpu_mbconv.c, cpu_conv_pool.c). */
+ * each thread's share (cpu_mbconv.c, cpu_conv_pool.c); a transposed product
+ * split by output rows puts back its own rows (conv_gemm_tr). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,6 +69,59 @@ static void test_depth_split_after_depthwise(void **state)
                                .tol = 5e-5,
                                .levels = 1u << 2 };
         cc_check(what, dw_pw_build, c, 1300 + i, &e);
+    }
+}
+
+struct rows_case {
+    int64_t c, m, h, kernel, stride;
+    bool relu, residual;
+};
+
+/* x -> Conv (c -> m, kernel x kernel, stride, padded) + bias [+ r] [-> Relu]:
+ * a transposed product whose input is read in place, split by output rows
+ * on more than one thread (conv_gemm_tr) */
+static void rows_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
+{
+    const struct rows_case *c = arg;
+    const int64_t oh = (c->h + 2 * (c->kernel / 2) - c->kernel) / c->stride + 1;
+    const int64_t xd[] = { 1, c->c, c->h, c->h }, yd[] = { 1, c->m, oh, oh };
+    const int64_t wd[] = { c->m, c->c, c->kernel, c->kernel }, bd[] = { c->m };
+    const int64_t p = c->kernel / 2, pads[] = { p, p, p, p }, st[] = { c->stride, c->stride };
+    int in[] = { cc_input(g, "x", 4, xd), cc_const(g, rng, 4, wd, -0.2f, 0.2f),
+                 cc_const(g, rng, 1, bd, -1.0f, 1.0f) };
+    int conv = cc_node(g, "Conv", 3, in);
+    cc_attr_ints(g, conv, "pads", pads, 4);
+    cc_attr_ints(g, conv, "strides", st, 2);
+    int y = cc_out(g, conv);
+    if (c->residual) {
+        int add[] = { y, cc_input(g, "r", 4, yd) };
+        y = cc_out(g, cc_node(g, "Add", 2, add));
+    }
+    if (c->relu) y = cc_out(g, cc_node(g, "Relu", 1, &y));
+    cc_output(g, y);
+}
+
+static void test_rows_end_to_end(void **state)
+{
+    (void)state;
+    static const struct rows_case cases[] = {
+        { 256, 64, 14, 1, 1, true, true },   /* in place, no copy; 14 rows: 4 + 5 + 5 */
+        { 64, 64, 14, 3, 1, true, false },   /* through the padded copy */
+        { 48, 80, 28, 3, 2, false, true },   /* stride 2: the phases; 14 rows */
+        { 128, 32, 21, 3, 1, false, false }, /* 21 rows of 21 (3 tiles of 7) */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct rows_case *c = &cases[i];
+        char what[128];
+        snprintf(what, sizeof(what), "%lldx%lld conv %lld -> %lld at %lldx%lld, stride %lld",
+                 (long long)c->kernel, (long long)c->kernel, (long long)c->c, (long long)c->m,
+                 (long long)c->h, (long long)c->h, (long long)c->stride);
+        struct cc_expect e = { .kernel = "conv_gemm_t",
+                               .kernel_mt = "conv_gemm_tr",
+                               .steps = 1,
+                               .tol = 5e-5,
+                               .levels = 1u << 2 };
+        cc_check(what, rows_build, c, 1700 + i, &e);
     }
 }
 
@@ -254,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_expansion_in_depthwise),
         cmocka_unit_test(test_first_conv_in_pool),
         cmocka_unit_test(test_one_pair_a_step),
+        cmocka_unit_test(test_rows_end_to_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
