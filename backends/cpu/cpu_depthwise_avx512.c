@@ -10,7 +10,9 @@
  * tap (masked-off lanes read nothing and hold the padding value: 0, or -inf
  * for max), and input rows outside the plane are skipped per row. The hot
  * 3x3 and 5x5 kernels are compiled with their size and stride fixed; other
- * sizes and dilations run the same scheme with loops. */
+ * sizes and dilations run the same scheme with loops. Pooling at stride 2
+ * combines an output row's input rows as loaded and deals the result out to
+ * its taps once (the AVX2 level deals every input row). */
 #include "cpu_depthwise_avx512.h"
 
 #include <math.h>
@@ -57,6 +59,40 @@ AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_pl
     __m512 acc[2 * ROWS];
     UNROLL
     for (int r = 0; r < R; r++) acc[r] = init;
+    if (op != CPU_WIN_DW && S == 2) {
+        /* Pooling at stride 2, separable the other way round: the input
+         * rows of each output row combined first, as loaded, and the
+         * combined row dealt out to its taps once, where dealing each input
+         * row took a third of the permutes every output row needs (about
+         * 2 input rows an output row) */
+        __m512 lo[2 * ROWS], hi[2 * ROWS], ex[2 * ROWS];
+        UNROLL
+        for (int r = 0; r < R; r++) lo[r] = hi[r] = ex[r] = fill;
+        UNROLL
+        for (int t = 0; t < (R - 1) * S + KH; t++) {
+            const int64_t iy = oy * S - g->pt + t;
+            if (iy < 0 || iy >= g->h) continue;
+            __m512 l, h, e;
+            row_raw_s2(&l, &h, &e, p->x + iy * g->w, ix0, KW, MASKED, mk, fill);
+            UNROLL
+            for (int r = 0; r < R; r++) {
+                const int ki = t - r * S;
+                if (ki < 0 || ki >= KH) continue;
+                lo[r] = tap_apply(op, lo[r], l, fill);
+                hi[r] = tap_apply(op, hi[r], h, fill);
+                if (KW > 2) ex[r] = tap_apply(op, ex[r], e, fill);
+            }
+        }
+        UNROLL
+        for (int r = 0; r < R; r++) {
+            __m512 v[KMAX];
+            row_deal_s2(v, lo[r], hi[r], ex[r], KW);
+            UNROLL
+            for (int kj = 0; kj < KW; kj++) acc[r] = tap_apply(op, acc[r], v[kj], fill);
+            out_store(op, g, p, oy + r, ox, sm, acc[r], ACT);
+        }
+        return;
+    }
     UNROLL
     for (int t = 0; t < (R - 1) * S + KH; t++) {
         const int64_t iy = oy * S - g->pt + t;

@@ -34,11 +34,45 @@ AVX512_INLINE __m512 lanes_shift(__m512 e, __m512 b, int q)
 /* Lanes the stride-2 row loader reads past input column ix0 + 31. */
 #define S2_EXTRA(KW) ((KW) > 2 ? (KW)-2 : 0)
 
+/* The raw inputs of one input row at stride 2 for output columns [ox, ox +
+ * 16), input column of lane 0 at tap 0 being ix0: its 32 inputs from ix0 in
+ * lo and hi, and the KW - 2 after them in ex (row_taps_deal). MASKED: mk[0..2]
+ * mask the loads at ix0, ix0 + 16, ix0 + 32. */
+AVX512_INLINE void row_raw_s2(__m512 *lo, __m512 *hi, __m512 *ex, const float *xr, int64_t ix0,
+                              const int KW, const int MASKED, const __mmask16 *mk, __m512 fill)
+{
+    *lo = MASKED ? _mm512_mask_loadu_ps(fill, mk[0], xr + ix0) : _mm512_loadu_ps(xr + ix0);
+    *hi =
+        MASKED ? _mm512_mask_loadu_ps(fill, mk[1], xr + ix0 + 16) : _mm512_loadu_ps(xr + ix0 + 16);
+    *ex = fill;
+    if (KW <= 2) return;
+    const __mmask16 need = (__mmask16)((1u << S2_EXTRA(KW)) - 1u);
+    *ex = _mm512_mask_loadu_ps(fill, MASKED ? (__mmask16)(mk[2] & need) : need, xr + ix0 + 32);
+}
+
+/* The KW tap vectors of a stride-2 row from its raw inputs (row_raw_s2):
+ * taps 0 and 1 are the even and odd elements, tap 2q + p the parity-p
+ * elements moved q lanes on. */
+AVX512_INLINE void row_deal_s2(__m512 *v, __m512 lo, __m512 hi, __m512 ex, const int KW)
+{
+    const __m512i even =
+        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    v[0] = _mm512_permutex2var_ps(lo, even, hi);
+    if (KW > 1) v[1] = _mm512_permutex2var_ps(lo, odd, hi);
+    UNROLL
+    for (int kj = 2; kj < KW; kj++) {
+        const int p = kj & 1, q = kj >> 1;
+        __m512 e = p == 0 && q == 1 ? ex : _mm512_permutexvar_ps(p ? odd : even, ex);
+        v[kj] = lanes_shift(e, v[p], q);
+    }
+}
+
 /* All KW tap vectors of one input row for output columns [ox, ox + 16),
  * input column of lane 0 at tap 0 being ix0. Stride 2 loads the row's 32
- * (+ KW - 2) inputs once: taps 0 and 1 are its even and odd elements, tap
- * 2q + p the parity-p elements moved q lanes on. MASKED: mk[0..2] mask the
- * loads at ix0, ix0 + 16, ix0 + 32 (stride 1: mk[kj] the load of tap kj). */
+ * (+ KW - 2) inputs once (row_raw_s2) and deals them out (row_deal_s2).
+ * MASKED: mk[0..2] mask the loads at ix0, ix0 + 16, ix0 + 32 (stride 1:
+ * mk[kj] the load of tap kj). */
 AVX512_INLINE void row_taps(__m512 *v, const float *xr, int64_t ix0, const int KW, const int S,
                             const int MASKED, const __mmask16 *mk, __m512 fill)
 {
@@ -49,24 +83,9 @@ AVX512_INLINE void row_taps(__m512 *v, const float *xr, int64_t ix0, const int K
                            : _mm512_loadu_ps(xr + ix0 + kj);
         return;
     }
-    const __m512i even =
-        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    __m512 lo = MASKED ? _mm512_mask_loadu_ps(fill, mk[0], xr + ix0) : _mm512_loadu_ps(xr + ix0);
-    __m512 hi =
-        MASKED ? _mm512_mask_loadu_ps(fill, mk[1], xr + ix0 + 16) : _mm512_loadu_ps(xr + ix0 + 16);
-    v[0] = _mm512_permutex2var_ps(lo, even, hi);
-    if (KW > 1) v[1] = _mm512_permutex2var_ps(lo, odd, hi);
-    if (KW <= 2) return;
-    const __mmask16 need = (__mmask16)((1u << S2_EXTRA(KW)) - 1u);
-    __m512 ex =
-        _mm512_mask_loadu_ps(fill, MASKED ? (__mmask16)(mk[2] & need) : need, xr + ix0 + 32);
-    UNROLL
-    for (int kj = 2; kj < KW; kj++) {
-        const int p = kj & 1, q = kj >> 1;
-        __m512 e = p == 0 && q == 1 ? ex : _mm512_permutexvar_ps(p ? odd : even, ex);
-        v[kj] = lanes_shift(e, v[p], q);
-    }
+    __m512 lo, hi, ex;
+    row_raw_s2(&lo, &hi, &ex, xr, ix0, KW, MASKED, mk, fill);
+    row_deal_s2(v, lo, hi, ex, KW);
 }
 
 #endif
