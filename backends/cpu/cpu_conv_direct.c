@@ -66,11 +66,14 @@ bool cpu_conv_direct_fits(const struct cpu_ukernel *uk, const struct cpu_conv_sh
      * to the end of the plane */
     const int64_t k = cs->c / cs->group * cs->kh * cs->kw, mg = cs->m / cs->group;
     /* Measured on the zoo: B in place beats B packed when each of its rows
-     * is used by few A panels (fewer outputs than inputs: the packing is
+     * is used by few A panels (no more outputs than inputs: the packing is
      * then a large share of the work), and on shallow products (a network's
      * first layer); deeper, the in-place rows are too many streams for the
-     * prefetchers and the packed blocks win. */
-    if (plain) return k > mg && (cs->oh * cs->ow) % 16 == 0 && cs->c * cs->h * cs->w <= INT32_MAX;
+     * prefetchers and the packed blocks win. As many outputs as inputs
+     * (RegNet's 32 -> 32 at 112x112, ShuffleNet's 58 -> 58 at 28x28) ran
+     * 10% faster in place; on two threads, where a split by output
+     * channels made each thread pack all of B, 8% faster still. */
+    if (plain) return k >= mg && (cs->oh * cs->ow) % 16 == 0 && cs->c * cs->h * cs->w <= INT32_MAX;
     /* a strided 1x1 would copy whole planes to read a quarter of them */
     if ((cs->kh == 1 && cs->kw == 1) || k > 256) return false;
     const int64_t owr = cpu_ceil_div(cs->ow, 16) * 16;

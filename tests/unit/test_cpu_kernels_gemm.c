@@ -291,8 +291,9 @@ static void conv_check(const struct conv_spec *s, int act)
 /* Shallow products and 1x1 reductions read their input in place
  * (cpu_conv_direct.c) at the SIMD levels: first layers (3 channels, 3x3 to
  * 7x7, stride 2 and more), rows of 1 to 5 vectors and a ragged last one,
- * uneven padding, dilation, groups, batches, a residual; 1x1 reductions over
- * planes of whole vectors. */
+ * uneven padding, dilation, groups, batches, a residual; 1x1 reductions
+ * (and 1x1 layers of as many outputs as inputs) over planes of whole
+ * vectors. */
 static void test_conv_direct(void **state)
 {
     (void)state;
@@ -308,6 +309,7 @@ static void test_conv_direct(void **state)
         { 2, 40, 32, 32, 24, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false },
         { 1, 600, 32, 32, 20, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true }, /* k > one block */
         { 1, 160, 30, 32, 48, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 2, true },
+        { 1, 48, 32, 32, 48, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true }, /* as many out as in */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct conv_spec *s = &cases[i];
