@@ -149,6 +149,11 @@ int cpu_depthwise_prepare(struct cpu_model *m, struct cpu_step *s, const struct 
                           const struct ir_node *n, char *err, size_t errlen);
 int cpu_grouped_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                         const struct ir_node *n, char *err, size_t errlen);
+/* A grouped convolution's weights [m][cg][taps] and bias (or NULL) in the
+ * layout of cpu_vec.gconv: [group][block][cg][taps][ob] and [group][block][ob]
+ * for blocks of ob output channels, zero past a group's last (ir_free both). */
+int cpu_grouped_pack(int64_t m, int64_t group, int64_t cg, int64_t taps, int ob, const float *w,
+                     const float *bias, float **wp, float **bp);
 int cpu_gemv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                      const struct ir_node *n, char *err, size_t errlen);
 int cpu_pool_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,

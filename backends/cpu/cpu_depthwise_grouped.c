@@ -66,10 +66,12 @@ static void gc_task(void *arg, int t, int ntasks)
             .cg = k->cg,
             .nout = (int)nout,
             .x = j->x + (b * k->c + grp * k->cg) * xplane,
+            .xplane = xplane,
             .w = k->w + gb * k->cg * taps * k->ob,
             .bias = k->b + gb * k->ob,
             .sum = j->sum ? j->sum + yoff : NULL,
             .y = j->y + yoff,
+            .yplane = yplane,
             .act = j->act,
             .flat = k->flat,
             .flat_off = k->flat_off,
@@ -96,23 +98,28 @@ static int gc_run(const struct cpu_model *m, const struct cpu_step *s, struct cp
     return 0;
 }
 
-/* Weights [m][cg][taps] into [group][block][cg][taps][ob], biases alike. */
-static int gc_pack(struct gc_kernel *k, const float *w, const float *bias)
+int cpu_grouped_pack(int64_t m, int64_t group, int64_t cg, int64_t taps, int ob, const float *w,
+                     const float *bias, float **wp, float **bp)
 {
-    const int64_t taps = k->win.kh * k->win.kw, nblk = k->group * k->blocks;
-    k->w = ir_alloc((size_t)(nblk * k->cg * taps * k->ob) * sizeof(float));
-    k->b = ir_alloc((size_t)(nblk * k->ob) * sizeof(float));
-    if (!k->w || !k->b) return -ENOMEM;
-    for (int64_t o = 0; o < k->m; o++) {
-        const int64_t grp = o / k->mg, blk = (o % k->mg) / k->ob, lane = (o % k->mg) % k->ob;
-        const int64_t gb = grp * k->blocks + blk;
-        for (int64_t ci = 0; ci < k->cg; ci++)
+    const int64_t mg = m / group, blocks = (mg + ob - 1) / ob, nblk = group * blocks;
+    *wp = ir_alloc((size_t)(nblk * cg * taps * ob) * sizeof(float));
+    *bp = ir_alloc((size_t)(nblk * ob) * sizeof(float));
+    if (!*wp || !*bp) return -ENOMEM;
+    for (int64_t o = 0; o < m; o++) {
+        const int64_t grp = o / mg, blk = (o % mg) / ob, lane = (o % mg) % ob;
+        const int64_t gb = grp * blocks + blk;
+        for (int64_t ci = 0; ci < cg; ci++)
             for (int64_t t = 0; t < taps; t++)
-                k->w[((gb * k->cg + ci) * taps + t) * k->ob + lane] =
-                    w[(o * k->cg + ci) * taps + t];
-        k->b[gb * k->ob + lane] = bias ? bias[o] : 0.0f;
+                (*wp)[((gb * cg + ci) * taps + t) * ob + lane] = w[(o * cg + ci) * taps + t];
+        (*bp)[gb * ob + lane] = bias ? bias[o] : 0.0f;
     }
     return 0;
+}
+
+static int gc_pack(struct gc_kernel *k, const float *w, const float *bias)
+{
+    return cpu_grouped_pack(k->m, k->group, k->cg, k->win.kh * k->win.kw, k->ob, w, bias, &k->w,
+                            &k->b);
 }
 
 /* Tap masks of the flat layout (stride 1, ow == w): output i reads input

@@ -37,7 +37,7 @@ AVX2_INLINE __m256 unpermute(__m256 v, int S)
 /* Stores n outputs of output channel o from `at`. */
 AVX2_INLINE void output_store(const struct cpu_gconv *a, __m256 v, int o, int64_t at, int64_t n)
 {
-    const int64_t off = o * a->g->oh * a->g->ow + at;
+    const int64_t off = o * a->yplane + at;
     const __m256i m = tail_mask8(n);
     if (a->sum)
         v = _mm256_add_ps(v, n == 8 ? _mm256_loadu_ps(a->sum + off)
@@ -52,7 +52,7 @@ AVX2_INLINE void output_store(const struct cpu_gconv *a, __m256 v, int o, int64_
 static void gconv_flat(const struct cpu_gconv *a)
 {
     const struct cpu_window *g = a->g;
-    const int64_t plane = g->oh * g->ow, xplane = g->h * g->w, taps = g->kh * g->kw;
+    const int64_t plane = g->oh * g->ow, xplane = a->xplane, taps = g->kh * g->kw;
     const __m256i bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     const int S = 1;
     for (int64_t i0 = 0; i0 < plane; i0 += 8) {
@@ -80,7 +80,7 @@ AVX2_INLINE void chunk(const struct cpu_gconv *a, int64_t oy, int64_t ox, const 
                        const int MASKED, const __m256i *mk)
 {
     const struct cpu_window *g = a->g;
-    const int64_t xplane = g->h * g->w, ix0 = ox * S - g->pl;
+    const int64_t xplane = a->xplane, ix0 = ox * S - g->pl;
     const __m256i none = _mm256_setzero_si256();
     ACC_EACH(ACC_DECL)
     for (int64_t ci = 0; ci < a->cg; ci++) {
@@ -147,6 +147,6 @@ void cpu_gconv_avx2(const struct cpu_gconv *a)
         rows[g->kh / 2][g->sh - 1](a);
     if (act8_scalar(a->act)) {
         const int64_t plane = g->oh * g->ow;
-        for (int o = 0; o < a->nout; o++) ir_act_apply(a->act, a->y + o * plane, (size_t)plane);
+        for (int o = 0; o < a->nout; o++) ir_act_apply(a->act, a->y + o * a->yplane, (size_t)plane);
     }
 }

@@ -23,7 +23,7 @@ void cpu_gconv_avx512(const struct cpu_gconv *a);
 /* Stores 16 outputs of output channel o from `at` (lane mask m). */
 AVX512_INLINE void output_store(const struct cpu_gconv *a, __m512 v, int o, int64_t at, __mmask16 m)
 {
-    const int64_t off = o * a->g->oh * a->g->ow + at;
+    const int64_t off = o * a->yplane + at;
     if (a->sum) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, a->sum + off));
     _mm512_mask_storeu_ps(a->y + off, m, act16(v, a->act));
 }
@@ -31,7 +31,7 @@ AVX512_INLINE void output_store(const struct cpu_gconv *a, __m512 v, int o, int6
 static void gconv_flat(const struct cpu_gconv *a)
 {
     const struct cpu_window *g = a->g;
-    const int64_t plane = g->oh * g->ow, xplane = g->h * g->w, taps = g->kh * g->kw;
+    const int64_t plane = g->oh * g->ow, xplane = a->xplane, taps = g->kh * g->kw;
     for (int64_t i0 = 0; i0 < plane; i0 += 16) {
         const int64_t n = plane - i0 < 16 ? plane - i0 : 16;
         const uint16_t *mk = a->flat + i0 / 16 * taps;
@@ -56,7 +56,7 @@ AVX512_INLINE void chunk(const struct cpu_gconv *a, int64_t oy, int64_t ox, cons
                          const int S, const int MASKED, const __mmask16 *mk)
 {
     const struct cpu_window *g = a->g;
-    const int64_t xplane = g->h * g->w, ix0 = ox * S - g->pl;
+    const int64_t xplane = a->xplane, ix0 = ox * S - g->pl;
     const __m512 zero = _mm512_setzero_ps();
     ACC_EACH(ACC_DECL)
     for (int64_t ci = 0; ci < a->cg; ci++) {
@@ -127,6 +127,6 @@ void cpu_gconv_avx512(const struct cpu_gconv *a)
         rows[g->kh / 2][g->sh - 1](a);
     if (act16_scalar(a->act)) {
         const int64_t plane = g->oh * g->ow;
-        for (int o = 0; o < a->nout; o++) ir_act_apply(a->act, a->y + o * plane, (size_t)plane);
+        for (int o = 0; o < a->nout; o++) ir_act_apply(a->act, a->y + o * a->yplane, (size_t)plane);
     }
 }

@@ -81,11 +81,13 @@ struct cpu_gconv {
     const struct cpu_window *g;
     int64_t cg;        /* input channels of the group */
     int nout;          /* output channels to write, at most the level's gconv_block */
-    const float *x;    /* the group's first input plane, planes h * w floats apart */
+    const float *x;    /* the group's first input plane, planes xplane floats apart */
+    int64_t xplane;    /* h * w, or more for rows of a larger buffer (cpu_mbconv.c) */
     const float *w;    /* [cg][kh * kw][gconv_block] weights, zero past nout */
     const float *bias; /* gconv_block biases, zero past nout */
-    const float *sum;  /* first residual plane (like y), or NULL */
-    float *y;          /* first output plane, planes oh * ow floats apart */
+    const float *sum;  /* first residual plane (like y, planes yplane apart), or NULL */
+    float *y;          /* first output plane, planes yplane floats apart */
+    int64_t yplane;    /* oh * ow, or more for rows of a larger output */
     const struct ir_act *act;
     /* Stride 1 with ow == w: outputs taken 16 in a row over the whole plane,
      * tap t of output i reading input i + flat_off[t] where lane mask

@@ -133,15 +133,16 @@ struct mb_case {
     bool fused;          /* expected to run as one step */
     bool second_reader;  /* the expanded tensor is a graph output too */
     int64_t batch;       /* 0: 1 */
+    int64_t group;       /* the second layer's groups; 0: depthwise (m) */
 };
 
-/* x -> 1x1 (k -> m) [-> Clip 0..6 | Relu] -> depthwise [-> Relu] */
+/* x -> 1x1 (k -> m) [-> Clip 0..6 | Relu] -> depthwise or grouped [-> Relu] */
 static void mb_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
 {
     const struct mb_case *c = arg;
     const int64_t xd[] = { c->batch ? c->batch : 1, c->k, c->h, c->w }, wa[] = { c->m, c->k, 1, 1 },
                   bd[] = { c->m };
-    const int64_t wd[] = { c->m, 1, c->kernel, c->kernel };
+    const int64_t wd[] = { c->m, c->group ? c->m / c->group : 1, c->kernel, c->kernel };
     int in[] = { cc_input(g, "x", 4, xd), cc_const(g, rng, 4, wa, -0.5f, 0.5f),
                  c->bias_a ? cc_const(g, rng, 1, bd, -1.0f, 1.0f) : -1 };
     int e = cc_out(g, cc_node(g, "Conv", c->bias_a ? 3 : 2, in));
@@ -157,7 +158,7 @@ static void mb_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
                   c->bias_d ? cc_const(g, rng, 1, bd, -1.0f, 1.0f) : -1 };
     int dw = cc_node(g, "Conv", c->bias_d ? 3 : 2, din);
     const int64_t st[] = { c->stride, c->stride }, dl[] = { c->dil, c->dil };
-    cc_attr_int(g, dw, "group", c->m);
+    cc_attr_int(g, dw, "group", c->group ? c->group : c->m);
     cc_attr_ints(g, dw, "strides", st, 2);
     cc_attr_ints(g, dw, "dilations", dl, 2);
     cc_attr_ints(g, dw, "pads", c->pads, 4);
@@ -173,22 +174,22 @@ static void test_expansion_in_depthwise(void **state)
     static const struct mb_case cases[] = {
         /* several bands a thread (their first input row kept from the band
          * before), Relu6 and Relu, biases */
-        { 24, 128, 64, 64, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, true, true, false, 1 },
+        { 24, 128, 64, 64, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, true, true, false, 1, 0 },
         /* 5x5, odd width, no expansion bias */
-        { 16, 96, 56, 57, 5, 2, 1, { 2, 2, 2, 2 }, false, true, false, false, true, false, 1 },
+        { 16, 96, 56, 57, 5, 2, 1, { 2, 2, 2, 2 }, false, true, false, false, true, false, 1, 0 },
         /* channels not a whole tile, padding on the bottom and right only */
-        { 40, 120, 47, 47, 3, 2, 1, { 0, 0, 1, 1 }, true, false, true, true, true, false, 1 },
+        { 40, 120, 47, 47, 3, 2, 1, { 0, 0, 1, 1 }, true, false, true, true, true, false, 1, 0 },
         /* ShuffleNet's: a band's columns once in one B block wider than the
          * widest band's two */
-        { 24, 58, 56, 56, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, true, false, 1 },
+        { 24, 58, 56, 56, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, true, false, 1, 0 },
         /* two images */
-        { 16, 64, 64, 48, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, true, false, 2 },
+        { 16, 64, 64, 48, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, true, false, 2, 0 },
         /* stride 3, dilation 2 */
-        { 8, 64, 61, 50, 3, 3, 2, { 2, 2, 2, 2 }, true, true, false, true, true, false, 1 },
+        { 8, 64, 61, 50, 3, 3, 2, { 2, 2, 2, 2 }, true, true, false, true, true, false, 1, 0 },
         /* not fused: stride 1; a small expanded tensor; a second reader */
-        { 24, 144, 56, 56, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, false, false, false, 1 },
-        { 16, 32, 28, 28, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, false, false, 1 },
-        { 24, 128, 64, 64, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, true, false, true, 1 },
+        { 24, 144, 56, 56, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, false, false, false, 1, 0 },
+        { 16, 32, 28, 28, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, false, false, false, 1, 0 },
+        { 24, 128, 64, 64, 3, 2, 1, { 1, 1, 1, 1 }, true, true, true, true, false, true, 1, 0 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct mb_case *c = &cases[i];
@@ -236,6 +237,31 @@ static void cp_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
     cc_attr_int(g, pool, "ceil_mode", c->ceil);
     cc_output(g, cc_out(g, pool));
     if (c->second_reader) cc_output(g, v);
+}
+
+/* The same with a grouped second layer (RegNet's 16 channels a group), at
+ * the levels that have the grouped kernel (the generic level runs the two
+ * layers apart; steps not checked): rows of whole vectors (B read in
+ * place) and not, groups of blocks the kernel does not fill, 5x5, a batch. */
+static void test_expansion_in_grouped(void **state)
+{
+    (void)state;
+    static const struct mb_case cases[] = {
+        { 32, 32, 112, 112, 3, 2, 1, { 1, 1, 1, 1 }, true, true, false, true, true, false, 1, 2 },
+        { 12, 40, 61, 75, 3, 2, 1, { 1, 1, 1, 1 }, true, false, true, true, true, false, 1, 5 },
+        { 16, 48, 64, 64, 5, 2, 1, { 2, 2, 2, 2 }, false, true, false, false, true, false, 2, 2 },
+        { 24, 96, 48, 48, 3, 2, 1, { 0, 0, 1, 1 }, true, true, true, true, true, false, 1, 2 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct mb_case *c = &cases[i];
+        char what[128];
+        snprintf(what, sizeof(what),
+                 "1x1 %lld -> %lld, grouped (%lld) %lldx%lld s%lld at %lldx%lld", (long long)c->k,
+                 (long long)c->m, (long long)c->group, (long long)c->kernel, (long long)c->kernel,
+                 (long long)c->stride, (long long)c->h, (long long)c->w);
+        struct cc_expect e = { .kernel = "mbconv", .tol = 5e-5, .levels = (1u << 1) | (1u << 2) };
+        cc_check(what, mb_build, c, 1800 + i, &e);
+    }
 }
 
 static void test_first_conv_in_pool(void **state)
@@ -306,6 +332,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depth_split_after_depthwise),
         cmocka_unit_test(test_expansion_in_depthwise),
+        cmocka_unit_test(test_expansion_in_grouped),
         cmocka_unit_test(test_first_conv_in_pool),
         cmocka_unit_test(test_one_pair_a_step),
         cmocka_unit_test(test_rows_end_to_end),
