@@ -136,7 +136,7 @@ static void conv_phase_channel(const struct conv_kernel *k, const float *x, floa
                 }
                 const float *xr = x + iy * k->w + ix0;
                 for (int64_t v = 0; v < v0; v++) row[v] = 0.0f;
-                for (int64_t v = v0; v < v1; v++) row[v] = xr[2 * v];
+                cpu_copy_even(row + v0, xr + 2 * v0, v1 - v0);
                 for (int64_t v = v1; v < wq; v++) row[v] = 0.0f;
             }
         }

@@ -25,9 +25,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 struct conv_direct {
     struct cpu_conv_shape cs;
@@ -89,21 +86,6 @@ struct split_job {
     float *xq;
 };
 
-/* dst[q] = src[2q] for q < n: the column phase of a stride-2 layer. The
- * compiler leaves the strided loop scalar; SSE2 is in every x86-64. */
-static void copy_even(float *dst, const float *src, int64_t n)
-{
-    int64_t q = 0;
-#if defined(__SSE2__)
-    /* src[2q + 1] of the last pair may lie past the row: stop a pair early */
-    for (; q + 4 < n; q += 4) {
-        const __m128 a = _mm_loadu_ps(src + 2 * q), b = _mm_loadu_ps(src + 2 * q + 4);
-        _mm_storeu_ps(dst + q, _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
-    }
-#endif
-    for (; q < n; q++) dst[q] = src[2 * q];
-}
-
 /* The padded input rows [y0, y1) of xq, every channel, that task `task`
  * of the product reads first: the rows from its first output row's to the
  * next task's (the last task to the end). Splitting the copy as the product
@@ -152,7 +134,7 @@ static void conv_direct_split_task(void *arg, int task, int ntasks)
             if (sw == 1)
                 memcpy(dst + lo, s, sizeof(float) * (size_t)(hi - lo));
             else if (sw == 2)
-                copy_even(dst + lo, s, hi - lo);
+                cpu_copy_even(dst + lo, s, hi - lo);
             else
                 for (int64_t q = 0; q < hi - lo; q++) dst[lo + q] = s[q * sw];
             memset(dst + hi, 0, sizeof(float) * (size_t)(wq - hi));

@@ -178,6 +178,8 @@ struct cpu_model;
 void cpu_const_drop(struct cpu_model *m, const struct ir_graph *g, int v);
 /* Whether value v is read by exactly one live node and is no graph output. */
 bool cpu_value_read_once(const struct ir_graph *g, int v);
+/* dst[q] = src[2q] for q < n, reading nothing past src[2n - 2]. */
+void cpu_copy_even(float *dst, const float *src, int64_t n);
 /* Whether value v is a float32 constant whose data the model still holds. */
 bool cpu_value_const_f32(const struct cpu_model *m, const struct ir_graph *g, int v);
 
