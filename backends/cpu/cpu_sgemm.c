@@ -168,6 +168,13 @@ int64_t cpu_sgemm_kc_deep(const struct cpu_ukernel *uk, int64_t k)
     return cpu_ceil_div(k, cpu_ceil_div(k, kmax < uk->kc_max ? uk->kc_max : kmax));
 }
 
+int64_t cpu_sgemm_nc(const struct cpu_ukernel *uk, int64_t n, int64_t k, int64_t kc_fixed)
+{
+    int64_t kc, nc;
+    blocking(uk, n, k, kc_fixed, &kc, &nc);
+    return nc;
+}
+
 int64_t cpu_sgemm_kc(const struct cpu_ukernel *uk, int64_t n, int64_t k)
 {
     int64_t kc, nc;
@@ -272,9 +279,18 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
     const int64_t n_end = cpu_imin(q1 * nr, g->n);
     const int64_t mpad = cpu_ceil_div(g->m, mr) * mr, npad = cpu_ceil_div(g->n, nr) * nr;
     struct cpu_tile t = { .ldc = g->ldc, .act = &g->act };
-    for (int64_t j0 = q0 * nr; j0 < n_end; j0 += nc) {
+    /* Blocks of (columns, depth), in the order the product asks: the
+     * columns outer (a B block swept by every row panel before the next
+     * one's), or the depth outer (k_outer) */
+    const int64_t jstart = q0 * nr;
+    const int64_t njb = n_end > jstart ? cpu_ceil_div(n_end - jstart, nc) : 0;
+    const int64_t kblocks = cpu_ceil_div(g->k, kc), nblocks = njb * kblocks;
+    for (int64_t bi = 0; bi < nblocks; bi++) {
+        const int64_t jb = g->k_outer ? bi % njb : bi / kblocks;
+        const int64_t kbi = g->k_outer ? bi / njb : bi % kblocks;
+        const int64_t j0 = jstart + jb * nc, k0 = kbi * kc;
         const int64_t nj = cpu_imin(nc, n_end - j0);
-        for (int64_t k0 = 0; k0 < g->k; k0 += kc) {
+        {
             const int64_t kb = cpu_imin(kc, g->k - k0);
             const float *bb;
             int64_t bstride; /* floats between B panels */
@@ -299,10 +315,11 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
              * block, a slice each. */
             const char *bnext = NULL;
             int64_t bslice = 0;
-            if (g->b && !g->ldb) {
-                int64_t nk0 = k0 + kb, nj0 = j0;
-                if (nk0 >= g->k) nk0 = 0, nj0 = j0 + nc;
-                if (nj0 < n_end) {
+            if (g->b && !g->ldb && bi + 1 < nblocks) {
+                const int64_t b1 = bi + 1;
+                const int64_t nj0 = jstart + (g->k_outer ? b1 % njb : b1 / kblocks) * nc;
+                const int64_t nk0 = (g->k_outer ? b1 / njb : b1 % kblocks) * kc;
+                {
                     const int64_t nkb = cpu_imin(kc, g->k - nk0);
                     int64_t ntiles = (p1 - p0 - 1) * ((nj + nr - 1) / nr);
                     int64_t lines = (cpu_imin(nc, n_end - nj0) + nr - 1) / nr * nkb * nr / 16;

@@ -234,6 +234,11 @@ struct cpu_sgemm {
      * convolution over C's rows as channels): split the rows alike when that
      * balances about as well, each task packing all of a run-time B. */
     bool rows_local;
+    /* Run the k blocks outermost, each across every column block: for an A
+     * read in place that is larger than L2, which column blocks outermost
+     * would read again from L3 for each (the B blocks being streamed once
+     * either way); C then takes every k block's partial sums. */
+    bool k_outer;
 };
 
 /* For a run-time B: bytes of private scratch each task of cpu_sgemm_run (or
@@ -261,6 +266,9 @@ void cpu_sgemm_run1(const struct cpu_sgemm *g, float *scratch);
 /* The k block depth the product of n columns and depth k runs with: what
  * operands packed whole must be blocked by (cpu_pack_blocked). */
 int64_t cpu_sgemm_kc(const struct cpu_ukernel *uk, int64_t n, int64_t k);
+/* The column block width of that product at k block depth kc_fixed (0: its
+ * own). */
+int64_t cpu_sgemm_nc(const struct cpu_ukernel *uk, int64_t n, int64_t k, int64_t kc_fixed);
 
 /* A deeper k block for a product whose A is read in place (a_off): A costs
  * nothing to read again for each column block, so a block of B one panel

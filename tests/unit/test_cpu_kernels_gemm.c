@@ -388,6 +388,10 @@ static void test_conv_shapes(void **state)
         { 1, 16, 13, 13, 24, 5, 5, 2, 2, 1, 1, { 2, 2, 2, 2 }, 1, true },
         { 2, 32, 14, 14, 64, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 2, true },
         { 1, 64, 14, 14, 40, 1, 1, 2, 2, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        /* several k blocks and column blocks, the k blocks outermost (the
+         * phases larger than the partial sums): stride 2, and stride 1 */
+        { 1, 256, 14, 14, 256, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        { 1, 512, 7, 7, 200, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true },
         /* packed whole and transposed back by two threads (odd sizes) */
         { 1, 75, 13, 13, 90, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, 1, true },
         /* 7x7 output rows read in place from the padded input (AVX-512):
