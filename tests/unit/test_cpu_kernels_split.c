@@ -18,6 +18,19 @@
 
 #include <stdio.h>
 
+/* y [+ an input r of shape rd (r the Add's first input when r_first)]
+ * [-> Relu] as the graph's output */
+static void add_relu_output(struct ir_graph *g, int y, const int64_t *rd, bool r_first, bool relu)
+{
+    if (rd) {
+        const int r = cc_input(g, "r", 4, rd);
+        int add[] = { r_first ? r : y, r_first ? y : r };
+        y = cc_out(g, cc_node(g, "Add", 2, add));
+    }
+    if (relu) y = cc_out(g, cc_node(g, "Relu", 1, &y));
+    cc_output(g, y);
+}
+
 struct dw_pw_case {
     int64_t c, m, h;
     bool bias, relu, residual;
@@ -40,12 +53,7 @@ static void dw_pw_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
     int pin[] = { d, cc_const(g, rng, 4, pwd, -0.2f, 0.2f),
                   c->bias ? cc_const(g, rng, 1, bd, -1.0f, 1.0f) : -1 };
     int y = cc_out(g, cc_node(g, "Conv", c->bias ? 3 : 2, pin));
-    if (c->residual) {
-        int add[] = { cc_input(g, "r", 4, yd), y };
-        y = cc_out(g, cc_node(g, "Add", 2, add));
-    }
-    if (c->relu) y = cc_out(g, cc_node(g, "Relu", 1, &y));
-    cc_output(g, y);
+    add_relu_output(g, y, c->residual ? yd : NULL, true, c->relu);
 }
 
 static void test_depth_split_after_depthwise(void **state)
@@ -92,13 +100,7 @@ static void rows_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
     int conv = cc_node(g, "Conv", 3, in);
     cc_attr_ints(g, conv, "pads", pads, 4);
     cc_attr_ints(g, conv, "strides", st, 2);
-    int y = cc_out(g, conv);
-    if (c->residual) {
-        int add[] = { y, cc_input(g, "r", 4, yd) };
-        y = cc_out(g, cc_node(g, "Add", 2, add));
-    }
-    if (c->relu) y = cc_out(g, cc_node(g, "Relu", 1, &y));
-    cc_output(g, y);
+    add_relu_output(g, cc_out(g, conv), c->residual ? yd : NULL, false, c->relu);
 }
 
 static void test_rows_end_to_end(void **state)
