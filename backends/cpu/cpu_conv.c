@@ -519,7 +519,7 @@ static size_t conv_plan(struct cpu_model *m, struct conv_kernel *k)
              * outermost all of C (Y^T) once each: whichever is less. A
              * stride-2 layer's A holds its whole input (the phases), four
              * times the output plane: resnet50's layer4.0.conv2 (A 512 KB,
-             * 11 column blocks) took 10% less at 1 thread, 20% at 2. */
+             * 11 column blocks) took 10% less at 1 thread, about 25% at 2. */
             const int64_t nc = cpu_sgemm_nc(uk, k->mg, k->k, k->kc);
             const double a_bytes = (double)(k->cg * k->cstride) * sizeof(float);
             const double c_bytes = (double)(plane * k->mg) * sizeof(float);

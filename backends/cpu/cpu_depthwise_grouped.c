@@ -98,6 +98,18 @@ static int gc_run(const struct cpu_model *m, const struct cpu_step *s, struct cp
     return 0;
 }
 
+bool cpu_grouped_channels_fit(int64_t group, int64_t c)
+{
+    const int64_t cg = group > 0 ? c / group : 0;
+    return group >= 2 && c % group == 0 && cg >= 2 && cg <= GROUP_MAX_CHANNELS;
+}
+
+bool cpu_grouped_rows_fit(const struct cpu_window *win)
+{
+    return win->kh == win->kw && (win->kh == 1 || win->kh == 3 || win->kh == 5) &&
+           win->sh == win->sw && (win->sh == 1 || win->sh == 2) && win->dh == 1 && win->dw == 1;
+}
+
 int cpu_grouped_pack(int64_t m, int64_t group, int64_t cg, int64_t taps, int ob, const float *w,
                      const float *bias, float **wp, float **bp)
 {
@@ -140,7 +152,7 @@ int cpu_grouped_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir
         return 0;
     const struct ir_value *xv = &g->values[n->in[0]], *yv = &g->values[n->out[0]];
     const int64_t c = xv->shape.dims[1], cg = c / p->group;
-    if (p->group < 2 || cg < 2 || cg > GROUP_MAX_CHANNELS) return 0;
+    if (!cpu_grouped_channels_fit(p->group, c)) return 0;
     const struct cpu_slot *ws = &m->slots[n->in[1]];
     const struct cpu_slot *bs = n->nin > 2 && n->in[2] >= 0 ? &m->slots[n->in[2]] : NULL;
     if (xv->dtype != IR_DT_F32 || ws->kind != CPU_SLOT_CONST || ws->dtype != IR_DT_F32 || !ws->data)
@@ -153,9 +165,7 @@ int cpu_grouped_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir
      * the input's; rows take square 1x1, 3x3 and 5x5 kernels at stride 1
      * or 2. */
     const bool flat = win.sh == 1 && win.sw == 1 && win.ow == win.w;
-    const bool rows = win.kh == win.kw && (win.kh == 1 || win.kh == 3 || win.kh == 5) &&
-                      win.sh == win.sw && (win.sh == 1 || win.sh == 2) && win.dh == 1 &&
-                      win.dw == 1;
+    const bool rows = cpu_grouped_rows_fit(&win);
     if (!flat && !rows) return 0;
 
     struct gc_kernel *k = calloc(1, sizeof(*k));

@@ -96,6 +96,12 @@ struct cpu_gconv {
     const int64_t *flat_off;
 };
 
+/* Whether cpu_vec.gconv takes a grouped convolution of c input channels in
+ * `group` groups (narrow groups; wider ones are a GEMM's), and its window
+ * row by row (square 1x1, 3x3 or 5x5, stride 1 or 2, undilated). */
+bool cpu_grouped_channels_fit(int64_t group, int64_t c);
+bool cpu_grouped_rows_fit(const struct cpu_window *win);
+
 /* Depthwise planes in the flat layout: stride 1 and ow == w, so output i of
  * a plane reads input i + off[t] at tap t, where lane mask
  * mask[(i / 16) * taps + t] allows (cpu_window_flat); whole planes in a few

@@ -290,73 +290,69 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
         const int64_t kbi = g->k_outer ? bi / njb : bi % kblocks;
         const int64_t j0 = jstart + jb * nc, k0 = kbi * kc;
         const int64_t nj = cpu_imin(nc, n_end - j0);
-        {
-            const int64_t kb = cpu_imin(kc, g->k - k0);
-            const float *bb;
-            int64_t bstride; /* floats between B panels */
-            if (g->b && g->ldb) {
-                bb = g->b + k0 * g->ldb + j0;
-                bstride = nr;
-                t.ldb = g->ldb;
-            } else if (g->b) {
-                bb = g->b + k0 * npad + (j0 / nr) * kb * nr;
-                bstride = kb * nr;
-                t.ldb = nr;
-            } else {
-                g->pack_b(g->pack_src, k0, kb, j0, nj, nr, buf);
-                bb = buf;
-                bstride = kb * nr;
-                t.ldb = nr;
-            }
-            t.flags = (k0 > 0 || g->accumulate ? CPU_TILE_ACC : 0) |
-                      (k0 + kb >= g->k ? CPU_TILE_LAST : 0);
-            /* A packed B block comes from memory once, while the first row
-             * panel sweeps it: the other panels' tiles prefetch the next
-             * block, a slice each. */
-            const char *bnext = NULL;
-            int64_t bslice = 0;
-            if (g->b && !g->ldb && bi + 1 < nblocks) {
-                const int64_t b1 = bi + 1;
-                const int64_t nj0 = jstart + (g->k_outer ? b1 % njb : b1 / kblocks) * nc;
-                const int64_t nk0 = (g->k_outer ? b1 / njb : b1 % kblocks) * kc;
-                {
-                    const int64_t nkb = cpu_imin(kc, g->k - nk0);
-                    int64_t ntiles = (p1 - p0 - 1) * ((nj + nr - 1) / nr);
-                    int64_t lines = (cpu_imin(nc, n_end - nj0) + nr - 1) / nr * nkb * nr / 16;
-                    bnext = (const char *)(g->b + nk0 * npad + (nj0 / nr) * nkb * nr);
-                    bslice = ntiles > 0 ? (lines + ntiles - 1) / ntiles : 0;
+        const int64_t kb = cpu_imin(kc, g->k - k0);
+        const float *bb;
+        int64_t bstride; /* floats between B panels */
+        if (g->b && g->ldb) {
+            bb = g->b + k0 * g->ldb + j0;
+            bstride = nr;
+            t.ldb = g->ldb;
+        } else if (g->b) {
+            bb = g->b + k0 * npad + (j0 / nr) * kb * nr;
+            bstride = kb * nr;
+            t.ldb = nr;
+        } else {
+            g->pack_b(g->pack_src, k0, kb, j0, nj, nr, buf);
+            bb = buf;
+            bstride = kb * nr;
+            t.ldb = nr;
+        }
+        t.flags =
+            (k0 > 0 || g->accumulate ? CPU_TILE_ACC : 0) | (k0 + kb >= g->k ? CPU_TILE_LAST : 0);
+        /* A packed B block comes from memory once, while the first row
+         * panel sweeps it: the other panels' tiles prefetch the next
+         * block, a slice each. */
+        const char *bnext = NULL;
+        int64_t bslice = 0;
+        if (g->b && !g->ldb && bi + 1 < nblocks) {
+            const int64_t b1 = bi + 1;
+            const int64_t nj0 = jstart + (g->k_outer ? b1 % njb : b1 / kblocks) * nc;
+            const int64_t nk0 = (g->k_outer ? b1 / njb : b1 % kblocks) * kc;
+            const int64_t nkb = cpu_imin(kc, g->k - nk0);
+            int64_t ntiles = (p1 - p0 - 1) * ((nj + nr - 1) / nr);
+            int64_t lines = (cpu_imin(nc, n_end - nj0) + nr - 1) / nr * nkb * nr / 16;
+            bnext = (const char *)(g->b + nk0 * npad + (nj0 / nr) * nkb * nr);
+            bslice = ntiles > 0 ? (lines + ntiles - 1) / ntiles : 0;
+        }
+        int64_t tile_index = 0;
+        for (int64_t p = p0; p < p1; p++) {
+            const int64_t i0 = p * mr;
+            const float *ap = g->a_off
+                                  ? g->a + (p / g->a_per_row) * g->a_row + (p % g->a_per_row) * mr
+                                  : g->a + k0 * mpad + p * kb * mr;
+            t.mr = (int)cpu_imin(mr, g->m - i0);
+            t.bias_row = g->bias_row ? g->bias_row + i0 : NULL;
+            t.ldres = g->ldres;
+            for (int64_t jj = 0; jj < nj; jj += nr) {
+                t.c = g->c + i0 * g->ldc + j0 + jj;
+                t.nr = (int)cpu_imin(nr, nj - jj);
+                t.bias_col = g->bias_col ? g->bias_col + j0 + jj : NULL;
+                t.res = g->res ? g->res + i0 * g->ldres + j0 + jj : NULL;
+                if (jj == 0 && p + 1 < p1 && !g->a_off) {
+                    /* the next A panel's block, while this one sweeps */
+                    t.pf = (const char *)(ap + kb * mr);
+                    t.pf_lines = kb * mr / 16;
+                } else if (bnext && p > p0) {
+                    t.pf = bnext + 64 * bslice * tile_index++;
+                    t.pf_lines = bslice;
+                } else {
+                    t.pf_lines = 0;
                 }
-            }
-            int64_t tile_index = 0;
-            for (int64_t p = p0; p < p1; p++) {
-                const int64_t i0 = p * mr;
-                const float *ap =
-                    g->a_off ? g->a + (p / g->a_per_row) * g->a_row + (p % g->a_per_row) * mr
-                             : g->a + k0 * mpad + p * kb * mr;
-                t.mr = (int)cpu_imin(mr, g->m - i0);
-                t.bias_row = g->bias_row ? g->bias_row + i0 : NULL;
-                t.ldres = g->ldres;
-                for (int64_t jj = 0; jj < nj; jj += nr) {
-                    t.c = g->c + i0 * g->ldc + j0 + jj;
-                    t.nr = (int)cpu_imin(nr, nj - jj);
-                    t.bias_col = g->bias_col ? g->bias_col + j0 + jj : NULL;
-                    t.res = g->res ? g->res + i0 * g->ldres + j0 + jj : NULL;
-                    if (jj == 0 && p + 1 < p1 && !g->a_off) {
-                        /* the next A panel's block, while this one sweeps */
-                        t.pf = (const char *)(ap + kb * mr);
-                        t.pf_lines = kb * mr / 16;
-                    } else if (bnext && p > p0) {
-                        t.pf = bnext + 64 * bslice * tile_index++;
-                        t.pf_lines = bslice;
-                    } else {
-                        t.pf_lines = 0;
-                    }
-                    const float *bp = bb + (jj / nr) * bstride;
-                    if (g->a_off)
-                        uk->tile_ind(kb, ap, g->a_off + k0, bp, &t);
-                    else
-                        uk->tile(kb, ap, bp, &t);
-                }
+                const float *bp = bb + (jj / nr) * bstride;
+                if (g->a_off)
+                    uk->tile_ind(kb, ap, g->a_off + k0, bp, &t);
+                else
+                    uk->tile(kb, ap, bp, &t);
             }
         }
     }
@@ -405,11 +401,6 @@ void cpu_pack_blocked_mt(struct cpu_pool *pool, int nthreads, cpu_pack_fn fn, co
     cpu_pool_run(pool, pack_task, &j, (int)cpu_imin(nthreads, np));
 }
 
-static int sgemm_pack_cost(const struct cpu_sgemm *g)
-{
-    return g->b ? 0 : g->pack_b == g->uk->pack_kn ? 6 : 24;
-}
-
 bool cpu_sgemm_packed_splits_rows(const struct cpu_ukernel *uk, int64_t m, int64_t n, int64_t k,
                                   int nthreads)
 {
@@ -424,7 +415,8 @@ void cpu_sgemm_run(const struct cpu_sgemm *g, struct cpu_pool *pool, int nthread
     struct sgemm_job job = { .g = g };
     blocking(g->uk, g->n, g->k, g->kc, &job.kc, &job.nc);
     struct sgemm_split sp;
-    split_plan(g->uk, g->m, g->n, g->k, sgemm_pack_cost(g), g->rows_local, nthreads, &sp);
+    const int pack_cost = g->b ? 0 : g->pack_b == g->uk->pack_kn ? 6 : 24;
+    split_plan(g->uk, g->m, g->n, g->k, pack_cost, g->rows_local, nthreads, &sp);
     job.tm = sp.tm;
     job.tn = sp.tn;
     cpu_pool_run(pool, sgemm_task, &job, job.tm * job.tn);
