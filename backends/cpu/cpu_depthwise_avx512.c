@@ -12,7 +12,10 @@
  * 3x3 and 5x5 kernels are compiled with their size and stride fixed; other
  * sizes and dilations run the same scheme with loops. Pooling at stride 2
  * combines an output row's input rows as loaded and deals the result out to
- * its taps once (the AVX2 level deals every input row). */
+ * its taps once (the AVX2 level deals every input row). Depthwise layers at
+ * stride 2 with "same" padding load from the even input column rather than
+ * one or two before it (row_taps_s2_mid): no load straddles two cache lines
+ * where rows are aligned. */
 #include "cpu_depthwise_avx512.h"
 
 #include <math.h>
@@ -47,11 +50,12 @@ AVX512_INLINE void out_store(int op, const struct cpu_window *g, const struct cp
 
 /* R output rows from oy, 16 columns from ox (lane mask sm), kernel KH x KW,
  * strides S, no dilation. MASKED: loads take the lane masks mk (row_taps);
- * else every tap lies inside the row. */
+ * else every tap lies inside the row. MID: a depthwise chunk inside the row
+ * at stride 2 with "same" padding (row_taps_s2_mid). */
 AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_plane *p,
                          const __m512 *wk, int64_t oy, int64_t ox, __mmask16 sm,
                          const __mmask16 *mk, const int R, const int KH, const int KW, const int S,
-                         const int MASKED, const int ACT)
+                         const int MASKED, const int MID, const int ACT)
 {
     const __m512 fill = op == CPU_WIN_MAX ? _mm512_set1_ps(-INFINITY) : _mm512_setzero_ps();
     const __m512 init = op == CPU_WIN_DW ? _mm512_set1_ps(p->bias) : fill;
@@ -99,7 +103,10 @@ AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_pl
         if (iy < 0 || iy >= g->h) continue;
         const float *xr = p->x + iy * g->w;
         __m512 v[KMAX];
-        row_taps(v, xr, ix0, KW, S, MASKED, mk, fill);
+        if (MID)
+            row_taps_s2_mid(v, xr, ox * 2, g->w, KW, MASKED, mk);
+        else
+            row_taps(v, xr, ix0, KW, S, MASKED, mk, fill);
         if (op != CPU_WIN_DW) {
             /* pooling is separable: the row's taps combined once, then
              * into every output row that reads this input row (9 max per
@@ -137,16 +144,26 @@ AVX512_INLINE void rows_fixed(int op, const struct cpu_window *g, const struct c
     for (int i = 0; i < KH * KW; i++)
         wk[i] = op == CPU_WIN_DW ? _mm512_set1_ps(p->k[i]) : _mm512_setzero_ps();
     const int64_t w = g->w, ow = g->ow;
+    const bool mid = op == CPU_WIN_DW && S == 2 && (KW == 3 || KW == 5) && g->pl == (KW - 1) / 2;
     for (int64_t ox = 0; ox < ow; ox += 16) {
         const int64_t nl = ow - ox < 16 ? ow - ox : 16;
         const __mmask16 sm = (__mmask16)((1u << nl) - 1u);
         const int64_t ix0 = ox * S - g->pl;
         const int64_t last = S == 1 ? ix0 + KW + 14 : ix0 + 31 + S2_EXTRA(KW);
         if (ix0 >= 0 && last < w) {
-            block(op, g, p, wk, oy, ox, sm, NULL, R, KH, KW, S, 0, ACT);
+            if (mid)
+                block(op, g, p, wk, oy, ox, sm, NULL, R, KH, KW, S, 0, 1, ACT);
+            else
+                block(op, g, p, wk, oy, ox, sm, NULL, R, KH, KW, S, 0, 0, ACT);
             continue;
         }
         __mmask16 mk[KMAX];
+        if (mid) {
+            mk[0] = range_mask16(ox * 2, w);
+            mk[1] = range_mask16(ox * 2 + 16, w);
+            block(op, g, p, wk, oy, ox, sm, mk, R, KH, KW, S, 1, 1, ACT);
+            continue;
+        }
         if (S == 1) {
             UNROLL
             for (int kj = 0; kj < KW; kj++) mk[kj] = range_mask16(ix0 + kj, w);
@@ -154,7 +171,7 @@ AVX512_INLINE void rows_fixed(int op, const struct cpu_window *g, const struct c
             UNROLL
             for (int i = 0; i < 3; i++) mk[i] = range_mask16(ix0 + 16 * i, w);
         }
-        block(op, g, p, wk, oy, ox, sm, mk, R, KH, KW, S, 1, ACT);
+        block(op, g, p, wk, oy, ox, sm, mk, R, KH, KW, S, 1, 0, ACT);
     }
 }
 

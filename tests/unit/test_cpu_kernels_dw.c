@@ -194,6 +194,12 @@ static void test_depthwise_shapes(void **state)
           0,
           false,
           false },
+        /* Stride 2 with "same" padding, rows wide enough for chunks inside
+         * the row (row_taps_s2_mid): a row not a whole number of vectors,
+         * the 5x5 kernel's last column on the row's end, and inside. */
+        { 1, 3, 1, 9, 100, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, true, ACT_RELU, 0, false, false },
+        { 1, 3, 1, 11, 64, 5, 5, 2, 2, 1, 1, { 2, 2, 2, 2 }, false, ACT_NONE, 0, false, false },
+        { 1, 2, 1, 7, 128, 5, 5, 2, 2, 1, 1, { 2, 2, 2, 2 }, true, ACT_CLIP6, 0, false, false },
         /* Big enough to be split over threads. */
         { 1, 64, 1, 56, 56, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, true, ACT_CLIP6, 1, false, false },
         { 1, 256, 1, 14, 14, 5, 5, 1, 1, 1, 1, { 2, 2, 2, 2 }, true, ACT_SILU, 0, false, false },
