@@ -12,10 +12,11 @@
  * 3x3 and 5x5 kernels are compiled with their size and stride fixed; other
  * sizes and dilations run the same scheme with loops. Pooling at stride 2
  * combines an output row's input rows as loaded and deals the result out to
- * its taps once (the AVX2 level deals every input row). Depthwise layers at
- * stride 2 with "same" padding load from the even input column rather than
- * one or two before it (row_taps_s2_mid): no load straddles two cache lines
- * where rows are aligned. */
+ * its taps once (the AVX2 level deals every input row). With "same"
+ * padding, 3x3 and 5x5 windows load each input row from the output column's
+ * own input column rather than from the first tap's, and move lanes in
+ * registers (row_taps_s1_mid, row_taps_s2_mid): a load that straddles two
+ * cache lines costs about two on Zen 5. */
 #include "cpu_depthwise_avx512.h"
 
 #include <math.h>
@@ -50,8 +51,10 @@ AVX512_INLINE void out_store(int op, const struct cpu_window *g, const struct cp
 
 /* R output rows from oy, 16 columns from ox (lane mask sm), kernel KH x KW,
  * strides S, no dilation. MASKED: loads take the lane masks mk (row_taps);
- * else every tap lies inside the row. MID: a depthwise chunk inside the row
- * at stride 2 with "same" padding (row_taps_s2_mid). */
+ * else every tap lies inside the row. MID: "same" padding with a 3x3 or 5x5
+ * kernel, at stride 1 or (depthwise only) 2: the row loaded from the output
+ * column's own input column (row_taps_s1_mid, row_taps_s2_mid), MASKED then
+ * meaning mk[0..1] mask those loads. */
 AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_plane *p,
                          const __m512 *wk, int64_t oy, int64_t ox, __mmask16 sm,
                          const __mmask16 *mk, const int R, const int KH, const int KW, const int S,
@@ -103,8 +106,11 @@ AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_pl
         if (iy < 0 || iy >= g->h) continue;
         const float *xr = p->x + iy * g->w;
         __m512 v[KMAX];
-        if (MID)
+        if (MID && S == 2)
             row_taps_s2_mid(v, xr, ox * 2, g->w, KW, MASKED, mk);
+        else if (MID)
+            row_taps_s1_mid(v, xr, ox, g->w, KW, MASKED, mk, fill,
+                            op == CPU_WIN_MAX ? -INFINITY : 0.0f);
         else
             row_taps(v, xr, ix0, KW, S, MASKED, mk, fill);
         if (op != CPU_WIN_DW) {
@@ -144,7 +150,7 @@ AVX512_INLINE void rows_fixed(int op, const struct cpu_window *g, const struct c
     for (int i = 0; i < KH * KW; i++)
         wk[i] = op == CPU_WIN_DW ? _mm512_set1_ps(p->k[i]) : _mm512_setzero_ps();
     const int64_t w = g->w, ow = g->ow;
-    const bool mid = op == CPU_WIN_DW && S == 2 && (KW == 3 || KW == 5) && g->pl == (KW - 1) / 2;
+    const bool mid = (S == 1 || op == CPU_WIN_DW) && (KW == 3 || KW == 5) && g->pl == (KW - 1) / 2;
     for (int64_t ox = 0; ox < ow; ox += 16) {
         const int64_t nl = ow - ox < 16 ? ow - ox : 16;
         const __mmask16 sm = (__mmask16)((1u << nl) - 1u);
@@ -159,8 +165,8 @@ AVX512_INLINE void rows_fixed(int op, const struct cpu_window *g, const struct c
         }
         __mmask16 mk[KMAX];
         if (mid) {
-            mk[0] = range_mask16(ox * 2, w);
-            mk[1] = range_mask16(ox * 2 + 16, w);
+            mk[0] = range_mask16(ox * S, w);
+            mk[1] = range_mask16(ox * S + 16, w);
             block(op, g, p, wk, oy, ox, sm, mk, R, KH, KW, S, 1, 1, ACT);
             continue;
         }
