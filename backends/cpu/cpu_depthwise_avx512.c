@@ -52,9 +52,10 @@ AVX512_INLINE void out_store(int op, const struct cpu_window *g, const struct cp
 /* R output rows from oy, 16 columns from ox (lane mask sm), kernel KH x KW,
  * strides S, no dilation. MASKED: loads take the lane masks mk (row_taps);
  * else every tap lies inside the row. MID: "same" padding with a 3x3 or 5x5
- * kernel, at stride 1 or (depthwise only) 2: the row loaded from the output
- * column's own input column (row_taps_s1_mid, row_taps_s2_mid), MASKED then
- * meaning mk[0..1] mask those loads. */
+ * kernel, at stride 1 or 2 (pooling at stride 2: 3x3 only): the row loaded
+ * from the output column's own input column (row_taps_s1_mid,
+ * row_taps_s2_mid, row_raw_s2_mid), MASKED then meaning mk[0..1] mask those
+ * loads. */
 AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_plane *p,
                          const __m512 *wk, int64_t oy, int64_t ox, __mmask16 sm,
                          const __mmask16 *mk, const int R, const int KH, const int KW, const int S,
@@ -80,7 +81,11 @@ AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_pl
             const int64_t iy = oy * S - g->pt + t;
             if (iy < 0 || iy >= g->h) continue;
             __m512 l, h, e;
-            row_raw_s2(&l, &h, &e, p->x + iy * g->w, ix0, KW, MASKED, mk, fill);
+            if (MID)
+                row_raw_s2_mid(&l, &h, &e, p->x + iy * g->w, ox * 2, g->w, MASKED, mk, fill,
+                               op == CPU_WIN_MAX ? -INFINITY : 0.0f);
+            else
+                row_raw_s2(&l, &h, &e, p->x + iy * g->w, ix0, KW, MASKED, mk, fill);
             UNROLL
             for (int r = 0; r < R; r++) {
                 const int ki = t - r * S;
@@ -93,7 +98,10 @@ AVX512_INLINE void block(int op, const struct cpu_window *g, const struct cpu_pl
         UNROLL
         for (int r = 0; r < R; r++) {
             __m512 v[KMAX];
-            row_deal_s2(v, lo[r], hi[r], ex[r], KW);
+            if (MID)
+                row_deal_s2_mid(v, lo[r], hi[r], ex[r]);
+            else
+                row_deal_s2(v, lo[r], hi[r], ex[r], KW);
             UNROLL
             for (int kj = 0; kj < KW; kj++) acc[r] = tap_apply(op, acc[r], v[kj], fill);
             out_store(op, g, p, oy + r, ox, sm, acc[r], ACT);
@@ -150,7 +158,8 @@ AVX512_INLINE void rows_fixed(int op, const struct cpu_window *g, const struct c
     for (int i = 0; i < KH * KW; i++)
         wk[i] = op == CPU_WIN_DW ? _mm512_set1_ps(p->k[i]) : _mm512_setzero_ps();
     const int64_t w = g->w, ow = g->ow;
-    const bool mid = (S == 1 || op == CPU_WIN_DW) && (KW == 3 || KW == 5) && g->pl == (KW - 1) / 2;
+    const bool mid =
+        (S == 1 || op == CPU_WIN_DW || KW == 3) && (KW == 3 || KW == 5) && g->pl == (KW - 1) / 2;
     for (int64_t ox = 0; ox < ow; ox += 16) {
         const int64_t nl = ow - ox < 16 ? ow - ox : 16;
         const __mmask16 sm = (__mmask16)((1u << nl) - 1u);

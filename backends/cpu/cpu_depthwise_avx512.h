@@ -108,7 +108,35 @@ AVX512_INLINE void row_taps_s2_mid(__m512 *v, const float *xr, int64_t xa, int64
     }
 }
 
-/* The same at stride 1 ("same" padding, KW 3 or 5): the vector at ox, its
+/* Pooling's raw row at stride 2 for a 3x3 window with one column of left
+ * padding (row_raw_s2 loads from the column before and straddles lines):
+ * the 32 inputs from xa = 2 ox in lo and hi, and the column before xa
+ * broadcast in ex (fillf outside the row when MASKED, the loads then taking
+ * the lane masks mk[0..1]). */
+AVX512_INLINE void row_raw_s2_mid(__m512 *lo, __m512 *hi, __m512 *ex, const float *xr, int64_t xa,
+                                  int64_t w, const int MASKED, const __mmask16 *mk, __m512 fill,
+                                  float fillf)
+{
+    *lo = MASKED ? _mm512_mask_loadu_ps(fill, mk[0], xr + xa) : _mm512_loadu_ps(xr + xa);
+    *hi = MASKED ? _mm512_mask_loadu_ps(fill, mk[1], xr + xa + 16) : _mm512_loadu_ps(xr + xa + 16);
+    const int64_t cb = xa - 1;
+    *ex = _mm512_set1_ps(!MASKED || (cb >= 0 && cb < w) ? xr[cb] : fillf);
+}
+
+/* The three taps of such a row (row_raw_s2_mid): the column before, the
+ * even and the odd ones. */
+AVX512_INLINE void row_deal_s2_mid(__m512 *v, __m512 lo, __m512 hi, __m512 ex)
+{
+    const __m512i even =
+        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    v[1] = _mm512_permutex2var_ps(lo, even, hi);
+    v[2] = _mm512_permutex2var_ps(lo, odd, hi);
+    v[0] = _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(v[2]), _mm512_castps_si512(ex), 15));
+}
+
+/* The KW tap vectors at stride 1 ("same" padding, KW 3 or 5): the vector at ox, its
  * lanes moved in steps of one with the columns on either side broadcast in.
  * Of the KW loads from ox - (KW - 1) / 2 on, all but one straddle two
  * cache lines even on aligned rows, and all do on the others: a 3x3 loop
