@@ -2,8 +2,9 @@
  * work into tasks and run them on the instance's threads. The calling thread
  * takes part. Between cpu_pool_begin and cpu_pool_end (one inference) helpers
  * spin briefly for the next job before sleeping on a condition variable, since
- * a futex wake-up costs more than many layers take; outside a run, and in a
- * model whose layers are all too small to split, nobody spins. Work is split
+ * a futex wake-up costs more than many layers take; after a run they spin
+ * only 50 us more (for callers that run back to back), and in a model whose
+ * layers are all too small to split nobody spins. Work is split
  * statically: task i goes to thread i % nthreads, which keeps each core on the
  * same slice of a layer run after run. */
 #ifndef INFERD_CPU_POOL_H

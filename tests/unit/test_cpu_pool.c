@@ -58,7 +58,7 @@ static void test_every_task_once(void **state)
         assert_int_equal(cpu_pool_create(threads, &p), 0);
         assert_int_equal(cpu_pool_threads(p), threads);
         jobs_check(p, 2000, true, false); /* back to back, helpers spinning */
-        jobs_check(p, 300, false, false); /* outside a run: helpers sleep */
+        jobs_check(p, 300, false, false); /* outside a run: spin briefly, sleep */
         jobs_check(p, 200, true, true);   /* spinning, then asleep, then woken */
         cpu_pool_destroy(p);
     }
