@@ -235,8 +235,7 @@ AVX512_INLINE void plane_fixed(int op, const struct cpu_window *g, const struct 
  * time, taps in loops. */
 static void plane_loops(int op, const struct cpu_window *g, const struct cpu_plane *p)
 {
-    const __m512i even =
-        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i even = s2_even();
     const __m512 init = op == CPU_WIN_DW    ? _mm512_set1_ps(p->bias)
                         : op == CPU_WIN_MAX ? _mm512_set1_ps(-INFINITY)
                                             : _mm512_setzero_ps();

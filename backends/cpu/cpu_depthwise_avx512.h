@@ -50,114 +50,114 @@ AVX512_INLINE void row_raw_s2(__m512 *lo, __m512 *hi, __m512 *ex, const float *x
     *ex = _mm512_mask_loadu_ps(fill, MASKED ? (__mmask16)(mk[2] & need) : need, xr + ix0 + 32);
 }
 
+static inline __m512i s2_even(void)
+{
+    return _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+}
+
+static inline __m512i s2_odd(void)
+{
+    return _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+}
+
 /* The KW tap vectors of a stride-2 row from its raw inputs (row_raw_s2):
  * taps 0 and 1 are the even and odd elements, tap 2q + p the parity-p
  * elements moved q lanes on. */
 AVX512_INLINE void row_deal_s2(__m512 *v, __m512 lo, __m512 hi, __m512 ex, const int KW)
 {
-    const __m512i even =
-        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    v[0] = _mm512_permutex2var_ps(lo, even, hi);
-    if (KW > 1) v[1] = _mm512_permutex2var_ps(lo, odd, hi);
+    v[0] = _mm512_permutex2var_ps(lo, s2_even(), hi);
+    if (KW > 1) v[1] = _mm512_permutex2var_ps(lo, s2_odd(), hi);
     UNROLL
     for (int kj = 2; kj < KW; kj++) {
         const int p = kj & 1, q = kj >> 1;
-        __m512 e = p == 0 && q == 1 ? ex : _mm512_permutexvar_ps(p ? odd : even, ex);
+        __m512 e = p == 0 && q == 1 ? ex : _mm512_permutexvar_ps(p ? s2_odd() : s2_even(), ex);
         v[kj] = lanes_shift(e, v[p], q);
     }
 }
 
-/* The KW tap vectors of a stride-2 row with "same" padding ((KW - 1) / 2
- * columns on the left, KW 3 or 5) for output columns [ox, ox + 16): from
- * the two vectors at input column xa = 2 ox, and single floats broadcast
- * for the columns just before and after them. The loads from ix0
- * (row_raw_s2) sit one or two floats off xa and straddle two cache lines
- * each, which on Zen 5 made the 3x3 kernel 1.4 times slower than loading
- * from xa where rows are 64-byte aligned; where they are not, this costs no
- * more. MASKED: the two loads take the lane masks mk[0..1] and the single
- * floats outside [0, w) are 0. */
-AVX512_INLINE void row_taps_s2_mid(__m512 *v, const float *xr, int64_t xa, int64_t w, const int KW,
-                                   const int MASKED, const __mmask16 *mk)
+/* Column col of a row as a float, or fillf when MASKED and col lies outside
+ * [0, w): the padding a broadcast column stands for. */
+AVX512_INLINE float col_or(const float *xr, int64_t col, int64_t w, const int MASKED, float fillf)
 {
-    const __m512i even =
-        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    const __m512 a = MASKED ? _mm512_maskz_loadu_ps(mk[0], xr + xa) : _mm512_loadu_ps(xr + xa);
-    const __m512 b =
-        MASKED ? _mm512_maskz_loadu_ps(mk[1], xr + xa + 16) : _mm512_loadu_ps(xr + xa + 16);
-    const __m512 ev = _mm512_permutex2var_ps(a, even, b), od = _mm512_permutex2var_ps(a, odd, b);
-    const int h = (KW - 1) / 2;
-    UNROLL
-    for (int kj = 0; kj < KW; kj++) {
-        /* tap kj reads column xa + 2 lane + off: the parity of off, moved
-         * q lanes */
-        const int off = kj - h, q = off < 0 ? -1 : off / 2;
-        const __m512 base = off & 1 ? od : ev;
-        if (q == 0) {
-            v[kj] = base;
-            continue;
-        }
-        const int64_t col = q < 0 ? xa + off : xa + 30 + off;
-        const float f = !MASKED || (col >= 0 && col < w) ? xr[col] : 0.0f;
-        const __m512i e = _mm512_castps_si512(_mm512_set1_ps(f)), bi = _mm512_castps_si512(base);
-        /* q < 0: lane 0 from the column before xa; q > 0: lane 15 from the
-         * one after the two vectors */
-        v[kj] = _mm512_castsi512_ps(q < 0 ? _mm512_alignr_epi32(bi, e, 15)
-                                          : _mm512_alignr_epi32(e, bi, 1));
-    }
+    return !MASKED || (col >= 0 && col < w) ? xr[col] : fillf;
 }
 
-/* Pooling's raw row at stride 2 for a 3x3 window with one column of left
- * padding (row_raw_s2 loads from the column before and straddles lines):
- * the 32 inputs from xa = 2 ox in lo and hi, and the column before xa
- * broadcast in ex (fillf outside the row when MASKED, the loads then taking
- * the lane masks mk[0..1]). */
+/* (f, b[0..14]): b moved one lane up, f in lane 0. */
+AVX512_INLINE __m512 lane_in_first(__m512 b, float f)
+{
+    return _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(b), _mm512_castps_si512(_mm512_set1_ps(f)), 15));
+}
+
+/* (b[1..15], f): b moved one lane down, f in lane 15. */
+AVX512_INLINE __m512 lane_in_last(__m512 b, float f)
+{
+    return _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(_mm512_set1_ps(f)), _mm512_castps_si512(b), 1));
+}
+
+/* Loading a row at stride 2 with "same" padding (row_raw_s2 loads from
+ * the first tap's column, one or two floats before the even column xa =
+ * 2 ox, so both its loads straddle two cache lines, which costs about two
+ * loads each on Zen 5): the 32 inputs from xa in lo and hi, and the column
+ * before xa as a broadcast float in ex (fillf outside the row when MASKED,
+ * the loads then taking the lane masks mk[0..1]). Pooling combines these
+ * over its input rows before dealing them out (row_deal_s2_mid). */
 AVX512_INLINE void row_raw_s2_mid(__m512 *lo, __m512 *hi, __m512 *ex, const float *xr, int64_t xa,
                                   int64_t w, const int MASKED, const __mmask16 *mk, __m512 fill,
                                   float fillf)
 {
     *lo = MASKED ? _mm512_mask_loadu_ps(fill, mk[0], xr + xa) : _mm512_loadu_ps(xr + xa);
     *hi = MASKED ? _mm512_mask_loadu_ps(fill, mk[1], xr + xa + 16) : _mm512_loadu_ps(xr + xa + 16);
-    const int64_t cb = xa - 1;
-    *ex = _mm512_set1_ps(!MASKED || (cb >= 0 && cb < w) ? xr[cb] : fillf);
+    *ex = _mm512_set1_ps(col_or(xr, xa - 1, w, MASKED, fillf));
 }
 
-/* The three taps of such a row (row_raw_s2_mid): the column before, the
- * even and the odd ones. */
+/* The three taps of a 3x3 window from such a row: the column before
+ * (ex moved into lane 0 of the odd elements), the even and the odd ones. */
 AVX512_INLINE void row_deal_s2_mid(__m512 *v, __m512 lo, __m512 hi, __m512 ex)
 {
-    const __m512i even =
-        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    v[1] = _mm512_permutex2var_ps(lo, even, hi);
-    v[2] = _mm512_permutex2var_ps(lo, odd, hi);
+    v[1] = _mm512_permutex2var_ps(lo, s2_even(), hi);
+    v[2] = _mm512_permutex2var_ps(lo, s2_odd(), hi);
     v[0] = _mm512_castsi512_ps(
         _mm512_alignr_epi32(_mm512_castps_si512(v[2]), _mm512_castps_si512(ex), 15));
 }
 
-/* The KW tap vectors at stride 1 ("same" padding, KW 3 or 5): the vector at ox, its
- * lanes moved in steps of one with the columns on either side broadcast in.
- * Of the KW loads from ox - (KW - 1) / 2 on, all but one straddle two
- * cache lines even on aligned rows, and all do on the others: a 3x3 loop
- * over 4 output rows took 1.4 times as long that way. MASKED: the load
- * takes the lane mask mk[0], and the columns outside [0, w) read fillf. */
+/* The KW tap vectors (3 or 5) of a depthwise row at stride 2 with "same"
+ * padding: the 3x3 taps as above; a 5x5 window adds the even elements
+ * moved one lane up and down, columns xa - 2 and xa + 32 brought in (0
+ * outside the row). Measured: the 3x3 plane 1.3 times faster than from
+ * row_raw_s2 on aligned rows, no slower on the others. */
+AVX512_INLINE void row_taps_s2_mid(__m512 *v, const float *xr, int64_t xa, int64_t w, const int KW,
+                                   const int MASKED, const __mmask16 *mk)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 lo, hi, ex;
+    row_raw_s2_mid(&lo, &hi, &ex, xr, xa, w, MASKED, mk, zero, 0.0f);
+    const int h = (KW - 1) / 2;
+    row_deal_s2_mid(v + h - 1, lo, hi, ex);
+    if (KW == 5) {
+        v[0] = lane_in_first(v[2], col_or(xr, xa - 2, w, MASKED, 0.0f));
+        v[4] = lane_in_last(v[2], col_or(xr, xa + 32, w, MASKED, 0.0f));
+    }
+}
+
+/* The KW tap vectors at stride 1 ("same" padding, KW 3 or 5): the vector at
+ * ox, its lanes moved in steps of one with the columns on either side
+ * brought in. Of the KW loads from ox - (KW - 1) / 2 on, all but one
+ * straddle two cache lines even on aligned rows, and all do on the others:
+ * a 3x3 loop over 4 output rows took 1.4 times as long that way. MASKED:
+ * the load takes the lane mask mk[0], and the columns outside [0, w) read
+ * fillf. */
 AVX512_INLINE void row_taps_s1_mid(__m512 *v, const float *xr, int64_t ox, int64_t w, const int KW,
                                    const int MASKED, const __mmask16 *mk, __m512 fill, float fillf)
 {
     const __m512 a = MASKED ? _mm512_mask_loadu_ps(fill, mk[0], xr + ox) : _mm512_loadu_ps(xr + ox);
     const int h = (KW - 1) / 2;
     v[h] = a;
-    __m512i lo = _mm512_castps_si512(a), hi = lo;
     UNROLL
     for (int d = 1; d <= h; d++) {
-        const int64_t cl = ox - d, ch = ox + 15 + d;
-        const float fl = !MASKED || cl >= 0 ? xr[cl] : fillf;
-        const float fh = !MASKED || ch < w ? xr[ch] : fillf;
-        lo = _mm512_alignr_epi32(lo, _mm512_castps_si512(_mm512_set1_ps(fl)), 15);
-        hi = _mm512_alignr_epi32(_mm512_castps_si512(_mm512_set1_ps(fh)), hi, 1);
-        v[h - d] = _mm512_castsi512_ps(lo);
-        v[h + d] = _mm512_castsi512_ps(hi);
+        v[h - d] = lane_in_first(v[h - d + 1], col_or(xr, ox - d, w, MASKED, fillf));
+        v[h + d] = lane_in_last(v[h + d - 1], col_or(xr, ox + 15 + d, w, MASKED, fillf));
     }
 }
 
