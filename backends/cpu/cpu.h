@@ -98,9 +98,17 @@ struct cpu_step {
     uint64_t prof_calls;
 };
 
+/* Which 3x3 stride-1 convolutions run as Winograd (option winograd=). */
+enum cpu_wino_mode {
+    CPU_WINO_AUTO, /* where the cost model expects a clear gain */
+    CPU_WINO_OFF,  /* never: the direct product's rounding, no transformed weights */
+    CPU_WINO_ON,   /* wherever it fits (tests, tuning) */
+};
+
 struct cpu_backend {
     int threads;
-    int isa; /* enum cpu_isa: the kernel variants compile() chooses */
+    int isa;      /* enum cpu_isa: the kernel variants compile() chooses */
+    int winograd; /* enum cpu_wino_mode */
 };
 
 struct cpu_instance {

@@ -32,6 +32,15 @@ static int option_int(const char *key, const char *s, int lo, int hi, int *out, 
     return 0;
 }
 
+/* enum cpu_wino_mode from its name, or -1. */
+static int wino_mode_parse(const char *s)
+{
+    static const char *const modes[] = { "auto", "off", "on" };
+    for (int i = 0; i < 3; i++)
+        if (s && strcmp(s, modes[i]) == 0) return i;
+    return -1;
+}
+
 static int cpu_open(const struct inferd_kv *opts, struct inferd_backend **out, char *err,
                     size_t errlen)
 {
@@ -39,6 +48,9 @@ static int cpu_open(const struct inferd_kv *opts, struct inferd_backend **out, c
     if (!be) return -ENOMEM;
     be->threads = 1;
     be->isa = cpu_isa_default();
+    /* like INFERD_CPU_ISA, so the zoo tests can run each variant */
+    const char *wm = getenv("INFERD_CPU_WINOGRAD");
+    be->winograd = wm && wino_mode_parse(wm) >= 0 ? wino_mode_parse(wm) : CPU_WINO_AUTO;
     for (const struct inferd_kv *kv = opts; kv && kv->key; kv++) {
         int rc = 0;
         if (strcmp(kv->key, "threads") == 0) {
@@ -56,8 +68,16 @@ static int cpu_open(const struct inferd_kv *opts, struct inferd_backend **out, c
             } else {
                 be->isa = isa;
             }
+        } else if (strcmp(kv->key, "winograd") == 0) {
+            be->winograd = wino_mode_parse(kv->value);
+            if (be->winograd < 0) {
+                snprintf(err, errlen, "cpu: option winograd=%s: expected auto, off or on",
+                         kv->value);
+                rc = INFERD_E_BAD_CONFIG;
+            }
         } else {
-            snprintf(err, errlen, "cpu: unknown option '%s' (known: threads, isa)", kv->key);
+            snprintf(err, errlen, "cpu: unknown option '%s' (known: threads, isa, winograd)",
+                     kv->key);
             rc = INFERD_E_BAD_CONFIG;
         }
         if (rc < 0) {

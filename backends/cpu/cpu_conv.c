@@ -604,7 +604,8 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
     if (n->nin > 2 && n->in[2] >= 0 && !(g->values[n->in[2]].flags & IR_VALUE_CONST)) return 0;
     if (ir_shape_numel(&xv->shape) <= 0 || ir_shape_numel(&yv->shape) <= 0) return 0;
 
-    if (cpu_winograd_fits(p->kernel[0], p->kernel[1], p->strides[0], p->strides[1], p->dilations[0],
+    if (m->be->winograd != CPU_WINO_OFF &&
+        cpu_winograd_fits(p->kernel[0], p->kernel[1], p->strides[0], p->strides[1], p->dilations[0],
                           p->dilations[1], p->group)) {
         struct cpu_wino_conv wc = {
             .n = xv->shape.dims[0],
@@ -619,8 +620,9 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
         };
         wc.plane.th = (wc.plane.oh + 3) / 4;
         wc.plane.tw = (wc.plane.ow + 3) / 4;
-        /* a clear gain only: its weights take 4 times the memory */
-        if (cpu_winograd_gain(m, &wc) < 0.7) {
+        /* a clear gain only: the model is rough, and stored transformed
+         * weights take 4 times the memory */
+        if (m->be->winograd == CPU_WINO_ON || cpu_winograd_gain(m, &wc) < 0.7) {
             int rc = cpu_winograd_prepare(m, s, &wc, m->slots[n->in[1]].data);
             if (rc < 0) return rc;
             cpu_const_drop(m, g, n->in[1]);

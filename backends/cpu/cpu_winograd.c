@@ -23,8 +23,11 @@ void cpu_wino_output_generic(const struct cpu_wino_plane *p, int64_t ty0, int64_
 #define WINO_VEC cpu_vec_generic
 #include "cpu_winograd_impl.h"
 
-const struct cpu_wino_fns cpu_wino_generic = { cpu_wino_input_generic, cpu_wino_output_generic };
+void cpu_wino_weights_generic(const float *w9, int64_t kb, int mr, float *u, size_t us);
+#include "cpu_winograd_u_impl.h"
 
+const struct cpu_wino_fns cpu_wino_generic = { cpu_wino_input_generic, cpu_wino_output_generic,
+                                               cpu_wino_weights_generic };
 size_t cpu_wino_tmp_floats(const struct cpu_wino_plane *p)
 {
     return (size_t)(6 * cpu_wino_row_width(p));
@@ -51,7 +54,11 @@ struct wino_kernel {
     struct cpu_wino_conv cv;
     const struct cpu_ukernel *uk;
     const struct cpu_wino_fns *fns;
-    float *u; /* 36 packed A operands, u_size floats each */
+    float *u; /* 36 packed A operands, u_size floats each; or NULL (lazy) */
+    /* lazy: U is transformed at run time from w9, the taps in panels of mr
+     * output channels, w9[((p * c + ci) * 9 + tap) * mr + i] (fns->weights) */
+    float *w9;
+    bool lazy;
     size_t u_size;
     int64_t kc;          /* U's k blocks (cpu_sgemm_kc over all tiles) */
     int64_t tpad;        /* tiles rounded up to whole vectors (wino_buf) */
@@ -68,6 +75,7 @@ static void wino_kernel_free(void *p)
     struct wino_kernel *k = p;
     if (!k) return;
     ir_free(k->u);
+    ir_free(k->w9);
     free(k);
 }
 
@@ -82,8 +90,33 @@ static const double wino_g[6][3] = {
     { 0, 0, 1 },
 };
 
+/* Lazy: only the taps, regrouped into panels of mr output channels (zero
+ * past the last) and pairs of input channels (fns->weights), for the
+ * transform before each product. */
+static int wino_weights_lazy(struct wino_kernel *k, const float *w)
+{
+    const int64_t mo = k->cv.m, ci = k->cv.c, mr = k->uk->mr;
+    const int64_t panels = cpu_ceil_div(mo, mr), cpad = ci + (ci & 1);
+    k->w9 = ir_alloc(sizeof(float) * (size_t)(panels * mr * cpad * 9));
+    if (!k->w9) return -ENOMEM;
+    for (int64_t p = 0; p < panels; p++)
+        for (int64_t c = 0; c < cpad; c++)
+            for (int t = 0; t < 9; t++)
+                for (int64_t i = 0; i < mr; i++) {
+                    const int64_t o = p * mr + i;
+                    const size_t at =
+                        (size_t)((((p * cpad + (c & ~1)) * 9 + 2 * t) * mr) + (c & 1) * mr + i);
+                    k->w9[at] = o < mo && c < ci ? w[(o * ci + c) * 9 + t] : 0;
+                }
+    /* k blocks start at even channels, a pair's first */
+    k->kc = cpu_sgemm_kc(k->uk, k->cv.plane.th * k->cv.plane.tw, ci);
+    if (k->kc < ci && (k->kc & 1)) k->kc++;
+    return 0;
+}
+
 static int wino_weights(struct wino_kernel *k, const float *w)
 {
+    if (k->lazy) return wino_weights_lazy(k, w);
     const int64_t mo = k->cv.m, ci = k->cv.c;
     float *t = malloc(sizeof(float) * 36 * (size_t)(mo * ci));
     if (!t) return -ENOMEM;
@@ -158,11 +191,19 @@ static void wino_buf_layout(struct wino_buf *b, int64_t c, int64_t mo, int64_t t
         b->v_xi = b->m_xi = tp;
     } else {
         /* few: each xi's matrix together, so its product's B rows (not a
-         * cache line each) lie close */
+         * cache line each) lie close; a cache line between the matrices, so
+         * that the transforms' 36 streams are not 2^n bytes apart (all in
+         * one L1 set: measured 2 times slower) */
         b->v_c = b->m_m = tp;
-        b->v_xi = (size_t)c * tp;
-        b->m_xi = (size_t)mo * tp;
+        b->v_xi = (size_t)c * tp + 16;
+        b->m_xi = (size_t)mo * tp + 16;
     }
+}
+
+/* Floats of V (rows = c) or M (rows = mo) in wino_buf_layout's layout. */
+static size_t wino_buf_floats(int64_t rows, int64_t tpad)
+{
+    return 36 * ((size_t)rows * (size_t)tpad + (tpad >= 32 ? 0 : 16));
 }
 
 static void wino_input_channel(const struct wino_job *j, const struct wino_buf *b, int64_t c,
@@ -226,11 +267,62 @@ static void wino_input_task(void *arg, int task, int ntasks)
     for (int64_t c = c0; c < c1; c++) wino_input_channel(j, &b, c, tmp);
 }
 
+/* Floats from one of a lazy layer's U panels to the next: a whole k block
+ * and a cache line more, so that the 36 panels the transform writes side by
+ * side do not all fall into the same L1 set (at 2^n bytes apart they would,
+ * and 36 streams thrash a 12-way set: measured 3 times slower). */
+static size_t wino_u_stride(const struct wino_kernel *k)
+{
+    return (size_t)(k->kc * k->uk->mr) + 16;
+}
+
+/* Lazy: the products of output-channel panels [p0, p1): for each panel and
+ * k block, U's 36 A panels are transformed into u (36 * wino_u_stride
+ * floats of the task's own), then run against every xi's tiles. */
+static void wino_gemm_lazy(const struct wino_job *j, const struct wino_buf *b, int64_t p0,
+                           int64_t p1, float *u)
+{
+    static const struct ir_act none = { .kind = IR_ACT_NONE };
+    const struct wino_kernel *k = j->k;
+    const struct cpu_ukernel *uk = k->uk;
+    const int64_t mr = uk->mr, nr = uk->nr, ci = k->cv.c, mo = k->cv.m;
+    const size_t us = wino_u_stride(k);
+    for (int64_t p = p0; p < p1; p++) {
+        for (int64_t k0 = 0; k0 < ci; k0 += k->kc) {
+            const int64_t kb = cpu_imin(k->kc, ci - k0);
+            k->fns->weights(k->w9 + (size_t)((p * (ci + (ci & 1)) + k0) * 9 * mr), kb, (int)mr, u,
+                            us);
+            for (int xi = 0; xi < 36; xi++) {
+                for (int64_t q = 0; q < b->tiles; q += nr) {
+                    const struct cpu_tile t = {
+                        .c = b->m + (size_t)xi * b->m_xi + (size_t)(p * mr) * b->m_m + q,
+                        .ldc = (int64_t)b->m_m,
+                        .ldb = (int64_t)b->v_c,
+                        .mr = (int)cpu_imin(mr, mo - p * mr),
+                        .nr = (int)cpu_imin(nr, b->tiles - q),
+                        .flags = k0 > 0 ? CPU_TILE_ACC : 0,
+                        .act = &none,
+                    };
+                    uk->tile(kb, u + (size_t)xi * us,
+                             b->v + (size_t)xi * b->v_xi + (size_t)k0 * b->v_c + q, &t);
+                }
+            }
+        }
+    }
+}
+
 static void wino_gemm_task(void *arg, int task, int ntasks)
 {
     const struct wino_job *j = arg;
     struct wino_buf b;
     wino_whole(j, &b);
+    if (j->k->lazy) {
+        /* the tasks split the panels of output channels */
+        const int64_t panels = cpu_ceil_div(j->k->cv.m, j->k->uk->mr);
+        wino_gemm_lazy(j, &b, panels * task / ntasks, panels * (task + 1) / ntasks,
+                       cpu_exec_task_scratch(j->exec, task));
+        return;
+    }
     const int x0 = 36 * task / ntasks, x1 = 36 * (task + 1) / ntasks;
     for (int xi = x0; xi < x1; xi++) wino_gemm(j, &b, xi);
 }
@@ -261,10 +353,13 @@ static void wino_band_task(void *arg, int task, int ntasks)
         struct wino_buf b;
         wino_buf_layout(&b, k->cv.c, k->cv.m, cy, cy1, p->tw, k->band_tpad);
         b.v = base;
-        b.m = base + 36 * (size_t)k->cv.c * (size_t)k->band_tpad;
-        float *tmp = b.m + 36 * (size_t)k->cv.m * (size_t)k->band_tpad;
+        b.m = base + wino_buf_floats(k->cv.c, k->band_tpad);
+        float *tmp = b.m + wino_buf_floats(k->cv.m, k->band_tpad);
         for (int64_t c = 0; c < k->cv.c; c++) wino_input_channel(j, &b, c, tmp);
-        for (int xi = 0; xi < 36; xi++) wino_gemm(j, &b, xi);
+        if (k->lazy) /* U where the input transform's rows were */
+            wino_gemm_lazy(j, &b, 0, cpu_ceil_div(k->cv.m, k->uk->mr), tmp);
+        else
+            for (int xi = 0; xi < 36; xi++) wino_gemm(j, &b, xi);
         for (int64_t o = 0; o < k->cv.m; o++) wino_output_channel(j, &b, o);
     }
 }
@@ -301,15 +396,71 @@ static int wino_run(const struct cpu_model *m, const struct cpu_step *s, struct 
 
 /* --- choice and prepare ------------------------------------------------- */
 
+/* The run-time weight transform (lazy), in multiply-adds' time per channel
+ * pair: about 10 vector operations of 16 lanes, and the taps' first read. */
+#define WINO_U_TRANSFORM 200.0
+
 static double fill(int64_t n, int64_t u)
 {
     return (double)n / (double)(((n + u - 1) / u) * u);
+}
+
+/* How a layer runs: bands of tile rows per thread, in chunks, or the whole
+ * plane phase by phase; and whether U is transformed at run time. */
+struct wino_plan {
+    bool bands, lazy;
+    int threads;
+    int64_t band_rows, chunk_rows;
+};
+
+static struct wino_plan wino_plan_make(const struct cpu_model *m, const struct cpu_wino_conv *cv)
+{
+    const struct cpu_wino_plane *p = &cv->plane;
+    const int64_t tiles = p->th * p->tw;
+    const double flops = 2.0 * 36.0 * (double)(cv->m * cv->c * tiles);
+    struct wino_plan pl = { 0 };
+    /* Bands of tile rows when each thread gets 32 tiles or more (a product
+     * over fewer leaves vector lanes idle): one hand-off to the helpers per
+     * run, and each thread reads and writes the rows of the plane that a
+     * layer split by pixels (cpu_sgemm's columns) has in its cache. Else the
+     * three phases split by channels and products (cpu_sgemm_threads), with
+     * a hand-off each, each reading what the other core wrote. Down to 16
+     * tiles a thread, bands still win where a thread's whole band fits L2:
+     * squeezenet's 27x27 layers (49 tiles on 2 threads, 32 + 128 channels)
+     * measured 12-23% faster, resnet18's 28x28 ones (128 + 128 channels, a
+     * band of 1.2 MB) 4% slower. */
+    const int t = m->be->threads;
+    pl.band_rows = (p->th + t - 1) / t;
+    const double band_bytes = 36.0 * (double)(cv->c + cv->m) *
+                              (double)((pl.band_rows * p->tw + 15) / 16 * 16) * sizeof(float);
+    pl.bands =
+        (tiles / t >= 32 || (tiles / t >= 16 && band_bytes <= (double)cpu_cache_l2_bytes())) &&
+        (t == 1 || flops > 1e6);
+    pl.threads = pl.bands || flops > 3e6 ? t : 1;
+    if (pl.bands) {
+        /* a band runs in chunks of tile rows whose V and M fit half of L2,
+         * but of 32 tiles at least */
+        const int64_t row_bytes = 36 * (cv->c + cv->m) * p->tw * (int64_t)sizeof(float);
+        int64_t rows = (int64_t)(cpu_cache_l2_bytes() / 2) / row_bytes;
+        const int64_t min_rows = (32 + p->tw - 1) / p->tw;
+        if (rows < min_rows) rows = min_rows;
+        if (rows > pl.band_rows) rows = pl.band_rows;
+        /* equal chunks: 7 rows run as 4 + 3, not 6 + 1 */
+        const int64_t nchunks = (pl.band_rows + rows - 1) / rows;
+        pl.chunk_rows = (pl.band_rows + nchunks - 1) / nchunks;
+    }
+    /* Where each thread runs its products once (the whole plane, or a band
+     * in one chunk), U is transformed just before them instead of read, 4
+     * times the taps' size, from memory (cpu_winograd_u_impl.h). */
+    pl.lazy = (!pl.bands || pl.chunk_rows == pl.band_rows) && cpu_ukernel_get(m->be->isa)->mr <= 8;
+    return pl;
 }
 
 double cpu_winograd_gain(const struct cpu_model *m, const struct cpu_wino_conv *cv)
 {
     const struct cpu_ukernel *uk = cpu_ukernel_get(m->be->isa);
     const struct cpu_wino_plane *p = &cv->plane;
+    const struct wino_plan pl = wino_plan_make(m, cv);
     const double plane = (double)(p->oh * p->ow), tiles = (double)(p->th * p->tw);
     const double mc = (double)cv->m * (double)cv->c;
     /* Multiply-adds as the kernels run them, edges of the register tiles
@@ -317,18 +468,24 @@ double cpu_winograd_gain(const struct cpu_model *m, const struct cpu_wino_conv *
     double fm = fill(cv->m, uk->mr), fp = fill(p->oh * p->ow, 16);
     double ft = fill(p->oh * p->ow, uk->mr) * fill(cv->m, 16);
     double direct = 9.0 * mc * plane / (fm * fp > ft ? fm * fp : ft);
-    /* Winograd: 36 products over the tiles, slower when a tile row is a
-     * single vector (measured: about 1.6 times), plus the transforms at about
+    /* Winograd: 36 products over the tiles, plus the transforms at about
      * 720 multiply-adds' time per tile and channel (measured on AVX-512 and
      * AVX2 at 56x56 and 28x28). */
     double wino = 36.0 * mc * tiles / (fm * fill(p->th * p->tw, 16));
-    if (p->th * p->tw <= 16) wino *= 1.6;
     wino += 720.0 * tiles * (double)(cv->c + cv->m);
     /* Both stream their weights from memory once per run (a model's weights
      * seldom fit the last-level cache): 4 multiply-adds' time per byte at
-     * the ~25 GB/s one core reads, and Winograd's are 4 times larger. */
+     * the ~25 GB/s one core reads. Stored, U is 4 times the taps, and
+     * products of a single vector of tiles wait on it (measured: about 1.6
+     * times slower). Lazy, each thread that runs all the products (bands)
+     * transforms all of U. */
     direct += 4.0 * 4.0 * 9.0 * mc;
-    wino += 4.0 * 4.0 * 36.0 * mc;
+    if (pl.lazy) {
+        wino += 4.0 * 4.0 * 9.0 * mc + WINO_U_TRANSFORM * mc * (pl.bands ? pl.threads : 1);
+    } else {
+        if (p->th * p->tw <= 16) wino += 0.6 * 36.0 * mc * tiles / fm;
+        wino += 4.0 * 4.0 * 36.0 * mc;
+    }
     return wino / direct;
 }
 
@@ -342,54 +499,31 @@ int cpu_winograd_prepare(struct cpu_model *m, struct cpu_step *s, const struct c
     k->cv = *cv;
     k->uk = cpu_ukernel_get(m->be->isa);
     k->fns = wino_fns(m->be->isa);
+    const struct wino_plan pl = wino_plan_make(m, cv);
+    k->bands = pl.bands;
+    k->threads = pl.threads;
+    k->chunk_rows = pl.chunk_rows;
+    k->lazy = pl.lazy;
     int rc = wino_weights(k, w);
     if (rc < 0) return rc;
     const struct cpu_wino_plane *p = &cv->plane;
     const int64_t tiles = p->th * p->tw;
     k->tpad = (tiles + 15) / 16 * 16;
-    double flops = 2.0 * 36.0 * (double)(cv->m * cv->c * tiles);
-    /* Bands of tile rows when each thread gets 32 tiles or more (a product
-     * over fewer leaves vector lanes idle): one hand-off to the helpers per
-     * run, and each thread reads and writes the rows of the plane that a
-     * layer split by pixels (cpu_sgemm's columns) has in its cache. Else the
-     * three phases split by channels and products (cpu_sgemm_threads), with
-     * a hand-off each, each reading what the other core wrote. Down to 16
-     * tiles a thread, bands still win where a thread's whole band fits L2:
-     * squeezenet's 27x27 layers (49 tiles on 2 threads, 32 + 128 channels)
-     * measured 12-23% faster, resnet18's 28x28 ones (128 + 128 channels, a
-     * band of 1.2 MB) 4% slower. A band runs in chunks of tile rows whose V
-     * and M fit half of L2, but of 32 tiles at least. */
-    const int t = m->be->threads;
-    const int64_t band_rows = (p->th + t - 1) / t;
-    const double band_bytes = 36.0 * (double)(cv->c + cv->m) *
-                              (double)((band_rows * p->tw + 15) / 16 * 16) * sizeof(float);
-    k->bands =
-        (tiles / t >= 32 || (tiles / t >= 16 && band_bytes <= (double)cpu_cache_l2_bytes())) &&
-        (t == 1 || flops > 1e6);
-    k->threads = k->bands || flops > 3e6 ? t : 1;
-    if (k->bands) {
-        const int64_t row_bytes = 36 * (cv->c + cv->m) * p->tw * (int64_t)sizeof(float);
-        int64_t rows = (int64_t)(cpu_cache_l2_bytes() / 2) / row_bytes;
-        const int64_t min_rows = (32 + p->tw - 1) / p->tw;
-        if (rows < min_rows) rows = min_rows;
-        if (rows > band_rows) rows = band_rows;
-        /* equal chunks: 7 rows run as 4 + 3, not 6 + 1 */
-        const int64_t nchunks = (band_rows + rows - 1) / rows;
-        k->chunk_rows = (band_rows + nchunks - 1) / nchunks;
-    }
     const size_t tmp = (cpu_wino_tmp_floats(p) + 15) / 16 * 16;
+    /* lazy: a task's U panels, for one panel of output channels */
+    const size_t un = k->lazy ? 36 * wino_u_stride(k) : 0;
     size_t need = 0, task_need;
     if (k->bands) {
         k->band_tpad = (k->chunk_rows * p->tw + 15) / 16 * 16;
-        k->band_size = 36 * (size_t)(cv->c + cv->m) * (size_t)k->band_tpad + tmp;
-        task_need = k->band_size;
+        k->band_size = wino_buf_floats(cv->c, k->band_tpad) + wino_buf_floats(cv->m, k->band_tpad);
+        task_need = k->band_size + (tmp > un ? tmp : un);
     } else {
         k->v_off = 0;
-        k->m_off = k->v_off + 36 * (size_t)(cv->c * k->tpad);
+        k->m_off = k->v_off + wino_buf_floats(cv->c, k->tpad);
         /* and a vector's slack: the output transform loads whole vectors
          * of a tile row's M, past the last tile of the last row */
-        need = k->m_off + 36 * (size_t)(cv->m * k->tpad) + 16;
-        task_need = tmp;
+        need = k->m_off + wino_buf_floats(cv->m, k->tpad) + 16;
+        task_need = tmp > un ? tmp : un;
     }
     need *= sizeof(float);
     task_need *= sizeof(float);

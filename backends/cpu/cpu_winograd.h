@@ -4,13 +4,16 @@
  * 36 multiplications per tile and channel pair instead of 144. Over a whole
  * layer that is 36 independent GEMMs, one per transform-domain position xi:
  *   M[xi] (out channels x tiles) = U[xi] (out x in channels) . V[xi] (in x tiles).
- * U is transformed and packed once at compile time into the micro-kernel's A
- * panels; V is written by the input transform straight into row-major
+ * U is either transformed and packed once at compile time into the
+ * micro-kernel's A panels, or, where the products use it once per run,
+ * transformed from the taps just before them (lazy: a quarter of the memory
+ * and of the bytes read per run); V is written by the input transform straight into row-major
  * [channel][tile] rows the micro-kernel reads in place; the output transform
  * adds the bias and applies the activation before it stores the 4x4 blocks.
  *
  * The transforms are the only ISA-specific part besides the micro-kernels:
- * cpu_winograd_impl.h holds them once, compiled per level. */
+ * cpu_winograd_impl.h and cpu_winograd_u_impl.h hold them once, compiled per
+ * level; AVX-512 has its own input and output transforms. */
 #ifndef INFERD_CPU_WINOGRAD_H
 #define INFERD_CPU_WINOGRAD_H
 
@@ -42,6 +45,11 @@ struct cpu_wino_fns {
      * res (a fused residual, same layout; may be NULL) added and act applied. */
     void (*output)(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1, const float *m,
                    size_t ms, float *y, float bias, const float *res, const struct ir_act *act);
+    /* Lazy layers: U of mr output channels from their taps, kb input
+     * channels c (taps in pairs of channels, c = 2q + h:
+     * w9[(q * 9 + tap) * 2 * mr + h * mr + i]), written as the A panels of
+     * the 36 products, u[xi * us + c * mr + i] (cpu_winograd_u_impl.h). */
+    void (*weights)(const float *w9, int64_t kb, int mr, float *u, size_t us);
 };
 
 /* Width of the zero-padded input rows the input transforms work on: whole

@@ -15,4 +15,8 @@ void cpu_wino_output_avx2(const struct cpu_wino_plane *p, int64_t ty0, int64_t t
 #define WINO_VEC      cpu_vec_avx2
 #include "cpu_winograd_impl.h"
 
-const struct cpu_wino_fns cpu_wino_avx2 = { cpu_wino_input_avx2, cpu_wino_output_avx2 };
+void cpu_wino_weights_avx2(const float *w9, int64_t kb, int mr, float *u, size_t us);
+#include "cpu_winograd_u_impl.h"
+
+const struct cpu_wino_fns cpu_wino_avx2 = { cpu_wino_input_avx2, cpu_wino_output_avx2,
+                                            cpu_wino_weights_avx2 };

@@ -8,9 +8,11 @@
  * cpu_winograd_impl.h. */
 #include "cpu_winograd.h"
 
+#include "cpu_eltwise.h"
 #include "cpu_eltwise_avx512.h"
 
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #define INLINE static inline __attribute__((always_inline))
@@ -50,11 +52,23 @@ void cpu_wino_output_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t
                             const float *m, size_t ms, float *y, float bias, const float *res,
                             const struct ir_act *act);
 
+/* Columns [start, start + 16) of an input row of w floats, zero outside
+ * it (the padding), or zero for a row outside the plane (xr NULL). */
+INLINE __m512 row_cols(const float *xr, int64_t start, int64_t w)
+{
+    if (!xr) return _mm512_setzero_ps();
+    if (start >= 0 && start + 16 <= w) return _mm512_loadu_ps(xr + start);
+    const int64_t lo = start < 0 ? -start : 0, hi = w - start < 16 ? w - start : 16;
+    if (hi <= lo) return _mm512_setzero_ps();
+    const __mmask16 mk = (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+    return _mm512_maskz_loadu_ps(mk, xr + start);
+}
+
 void cpu_wino_input_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1, const float *x,
                            float *v, size_t vs, float *tmp)
 {
-    const int64_t wb = cpu_wino_row_width(p), groups = (p->tw + 15) / 16;
-    const int64_t copy = p->w < wb - p->pl ? p->w : wb - p->pl;
+    const int64_t groups = (p->tw + 15) / 16;
+    (void)tmp; /* rows are read in place, the padding masked */
     /* lane j of phase r reads column 4j + r of a 32-column pair */
     __m512i ph[4];
     for (int r = 0; r < 4; r++) {
@@ -63,20 +77,20 @@ void cpu_wino_input_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t 
         ph[r] = _mm512_loadu_si512(idx);
     }
     for (int64_t ty = ty0; ty < ty1; ty++) {
+        /* the six input rows of this tile row, NULL outside the plane */
+        const float *xr[6];
         for (int r = 0; r < 6; r++) {
-            float *row = tmp + r * wb;
             const int64_t iy = 4 * ty - p->pt + r;
-            memset(row, 0, sizeof(float) * (size_t)wb);
-            if (iy >= 0 && iy < p->h && copy > 0)
-                memcpy(row + p->pl, x + iy * p->w, sizeof(float) * (size_t)copy);
+            xr[r] = iy >= 0 && iy < p->h ? x + iy * p->w : NULL;
         }
         for (int64_t gi = 0; gi < groups; gi++) {
             __m512 t[6][6]; /* t[row][k]: the rows transformed along x */
             for (int r = 0; r < 6; r++) {
-                const float *row = tmp + r * wb + 64 * gi;
-                const __m512 r0 = _mm512_loadu_ps(row), r1 = _mm512_loadu_ps(row + 16);
-                const __m512 r2 = _mm512_loadu_ps(row + 32), r3 = _mm512_loadu_ps(row + 48);
-                const __m512 r4 = _mm512_loadu_ps(row + 64);
+                const int64_t c0 = 64 * gi - p->pl;
+                const __m512 r0 = row_cols(xr[r], c0, p->w), r1 = row_cols(xr[r], c0 + 16, p->w);
+                const __m512 r2 = row_cols(xr[r], c0 + 32, p->w);
+                const __m512 r3 = row_cols(xr[r], c0 + 48, p->w);
+                const __m512 r4 = row_cols(xr[r], c0 + 64, p->w);
                 __m512 d[6];
                 for (int c = 0; c < 4; c++) {
                     const __m512 lo = _mm512_permutex2var_ps(r0, ph[c], r1);
@@ -178,4 +192,13 @@ void cpu_wino_output_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t
     }
 }
 
-const struct cpu_wino_fns cpu_wino_avx512 = { cpu_wino_input_avx512, cpu_wino_output_avx512 };
+/* The portable parts, built with the AVX-512 flags: the run-time weight
+ * transform and F(2x2, 3x3). */
+#define WINO_FN(name) name##_avx512
+#define WINO_VEC      cpu_vec_avx512
+
+void cpu_wino_weights_avx512(const float *w9, int64_t kb, int mr, float *u, size_t us);
+#include "cpu_winograd_u_impl.h"
+
+const struct cpu_wino_fns cpu_wino_avx512 = { cpu_wino_input_avx512, cpu_wino_output_avx512,
+                                              cpu_wino_weights_avx512 };

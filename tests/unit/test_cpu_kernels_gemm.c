@@ -139,12 +139,18 @@ static float *reference(const struct ir_graph *g, int node, const struct run_inp
 
 static const char *const isas[] = { "generic", "avx2", "avx512" };
 
+/* The backend's winograd= option for the cases that follow ("auto": its own
+ * choice). */
+static const char *winograd_mode = "auto";
+
 /* Opens the backend at an ISA level, or NULL when this CPU lacks it. */
 static struct inferd_backend *backend_open(const char *isa, int threads)
 {
     char th[8], err[512];
     snprintf(th, sizeof(th), "%d", threads);
-    struct inferd_kv opts[] = { { "threads", th }, { "isa", isa }, { NULL, NULL } };
+    struct inferd_kv opts[] = {
+        { "threads", th }, { "isa", isa }, { "winograd", winograd_mode }, { NULL, NULL }
+    };
     struct inferd_backend *be = NULL;
     int rc = plugin.api->open(opts, &be, err, sizeof(err));
     if (rc == INFERD_E_BAD_CONFIG && strstr(err, "supports up to")) return NULL;
@@ -348,6 +354,41 @@ static void test_conv_winograd(void **state)
         const char *want = s->h == 7 ? "conv_" : "conv_winograd";
         check_case(conv_build, s, &acts[i % NACTS], label, want, 1e-4);
     }
+}
+
+/* Winograd forced (winograd=on) where the cost model may not choose it, on
+ * the planes whose products run once per thread, so U is transformed from
+ * the taps at run time (cpu_winograd_u_impl.h): the whole plane or one band
+ * of it; an odd number of input channels (the last pair half zero), two k
+ * blocks with an odd one last (601 channels), output channels that are no
+ * multiple of any level's panel height, a batch, no padding, and a residual.
+ * Then winograd=off: the direct product on a plane auto gives Winograd. */
+static void test_conv_winograd_lazy(void **state)
+{
+    (void)state;
+    static const struct conv_spec cases[] = {
+        { 1, 601, 7, 7, 33, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        { 1, 33, 14, 14, 40, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, true },
+        { 2, 64, 13, 13, 72, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, 1, false },
+        { 1, 48, 9, 11, 20, 3, 3, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 96, 16, 18, 17, 3, 3, 1, 1, 1, 1, { 1, 0, 1, 2 }, 1, true },
+    };
+    winograd_mode = "on";
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct conv_spec *s = &cases[i];
+        struct ir_act act = acts[(i + 2) % NACTS];
+        if (i % 2 == 1) act.sum = 3;
+        char label[160];
+        snprintf(label, sizeof(label), "winograd=on x[%lld,%lld,%lld,%lld] m=%lld case %zu",
+                 (long long)s->n, (long long)s->c, (long long)s->h, (long long)s->w,
+                 (long long)s->m, i);
+        check_case(conv_build, s, &act, label, "conv_winograd", 1e-4);
+    }
+    winograd_mode = "off";
+    static const struct conv_spec off = { 1, 64,  36, 36, 64, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 },
+                                          1, true };
+    check_case_levels(conv_build, &off, &acts[1], "winograd=off", "conv_gemm", "conv_gemm", 1e-4);
+    winograd_mode = "auto";
 }
 
 static void test_conv_shapes(void **state)
@@ -624,9 +665,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_shapes),   cmocka_unit_test(test_conv_random),
-        cmocka_unit_test(test_conv_winograd), cmocka_unit_test(test_conv_residual),
-        cmocka_unit_test(test_conv_direct),   cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_conv_winograd), cmocka_unit_test(test_conv_winograd_lazy),
+        cmocka_unit_test(test_conv_residual), cmocka_unit_test(test_conv_direct),
+        cmocka_unit_test(test_gemm),          cmocka_unit_test(test_matmul),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

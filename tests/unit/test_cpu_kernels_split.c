@@ -17,6 +17,7 @@
 #include "cpu_check.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 /* y [+ an input r of shape rd (r the Add's first input when r_first)]
  * [-> Relu] as the graph's output */
@@ -112,6 +113,8 @@ static void test_rows_end_to_end(void **state)
         { 48, 80, 28, 3, 2, false, true },   /* stride 2: the phases; 14 rows */
         { 128, 32, 21, 3, 1, false, false }, /* 21 rows of 21 (3 tiles of 7) */
     };
+    /* the 3x3 stride-1 layers would run as Winograd */
+    assert_int_equal(setenv("INFERD_CPU_WINOGRAD", "off", 1), 0);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct rows_case *c = &cases[i];
         char what[128];
@@ -125,6 +128,7 @@ static void test_rows_end_to_end(void **state)
                                .levels = 1u << 2 };
         cc_check(what, rows_build, c, 1700 + i, &e);
     }
+    assert_int_equal(unsetenv("INFERD_CPU_WINOGRAD"), 0);
 }
 
 struct mb_case {
