@@ -419,23 +419,19 @@ static struct wino_plan wino_plan_make(const struct cpu_model *m, const struct c
     const int64_t tiles = p->th * p->tw;
     const double flops = 2.0 * 36.0 * (double)(cv->m * cv->c * tiles);
     struct wino_plan pl = { 0 };
-    /* Bands of tile rows when each thread gets 32 tiles or more (a product
+    /* Bands of tile rows when each thread gets 16 tiles or more (a product
      * over fewer leaves vector lanes idle): one hand-off to the helpers per
      * run, and each thread reads and writes the rows of the plane that a
      * layer split by pixels (cpu_sgemm's columns) has in its cache. Else the
      * three phases split by channels and products (cpu_sgemm_threads), with
-     * a hand-off each, each reading what the other core wrote. Down to 16
-     * tiles a thread, bands still win where a thread's whole band fits L2:
-     * squeezenet's 27x27 layers (49 tiles on 2 threads, 32 + 128 channels)
-     * measured 12-23% faster, resnet18's 28x28 ones (128 + 128 channels, a
-     * band of 1.2 MB) 4% slower. */
+     * a hand-off each, each reading what the other core wrote. At 2 threads,
+     * resnet18's 28x28 layers (49 tiles, 128 + 128 channels) took 0.42-0.47
+     * ms in bands, each thread transforming all of U (lazy), against
+     * 0.56-0.58 in phases; with U stored and read from memory by both
+     * threads, bands had been 4% slower there. */
     const int t = m->be->threads;
     pl.band_rows = (p->th + t - 1) / t;
-    const double band_bytes = 36.0 * (double)(cv->c + cv->m) *
-                              (double)((pl.band_rows * p->tw + 15) / 16 * 16) * sizeof(float);
-    pl.bands =
-        (tiles / t >= 32 || (tiles / t >= 16 && band_bytes <= (double)cpu_cache_l2_bytes())) &&
-        (t == 1 || flops > 1e6);
+    pl.bands = tiles / t >= 16 && (t == 1 || flops > 1e6);
     pl.threads = pl.bands || flops > 3e6 ? t : 1;
     if (pl.bands) {
         /* a band runs in chunks of tile rows whose V and M fit half of L2,
