@@ -620,9 +620,7 @@ int cpu_conv_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_gr
         };
         wc.plane.th = (wc.plane.oh + 3) / 4;
         wc.plane.tw = (wc.plane.ow + 3) / 4;
-        /* a clear gain only: the model is rough, and stored transformed
-         * weights take 4 times the memory */
-        if (m->be->winograd == CPU_WINO_ON || cpu_winograd_gain(m, &wc) < 0.7) {
+        if (m->be->winograd == CPU_WINO_ON || cpu_winograd_wins(m, &wc)) {
             int rc = cpu_winograd_prepare(m, s, &wc, m->slots[n->in[1]].data);
             if (rc < 0) return rc;
             cpu_const_drop(m, g, n->in[1]);

@@ -399,6 +399,9 @@ static int wino_run(const struct cpu_model *m, const struct cpu_step *s, struct 
 /* The run-time weight transform (lazy), in multiply-adds' time per channel
  * pair: about 10 vector operations of 16 lanes, and the taps' first read. */
 #define WINO_U_TRANSFORM 200.0
+/* Phases instead of bands at 2 threads or more: about 40 us, in
+ * multiply-adds' time at ~90 G a second (per thread, like the rest). */
+#define WINO_PHASES 3.6e6
 
 static double fill(int64_t n, int64_t u)
 {
@@ -452,7 +455,8 @@ static struct wino_plan wino_plan_make(const struct cpu_model *m, const struct c
     return pl;
 }
 
-double cpu_winograd_gain(const struct cpu_model *m, const struct cpu_wino_conv *cv)
+/* Winograd's estimated time relative to the direct product's. */
+static double wino_gain(const struct cpu_model *m, const struct cpu_wino_conv *cv)
 {
     const struct cpu_ukernel *uk = cpu_ukernel_get(m->be->isa);
     const struct cpu_wino_plane *p = &cv->plane;
@@ -482,7 +486,25 @@ double cpu_winograd_gain(const struct cpu_model *m, const struct cpu_wino_conv *
         if (p->th * p->tw <= 16) wino += 0.6 * 36.0 * mc * tiles / fm;
         wino += 4.0 * 4.0 * 36.0 * mc;
     }
-    return wino / direct;
+    /* The whole plane on more than one thread runs in three phases, each
+     * handing off and reading what the other core wrote: googlenet's 14x14
+     * 24 -> 64 layer took 0.074-0.078 ms so at 2 threads, against 0.033 in
+     * one band at 1 thread (0.033-0.040 direct at 2). */
+    if (!pl.bands && pl.threads > 1) wino += WINO_PHASES * pl.threads;
+    /* Each on the threads it would get: a small layer runs Winograd on one
+     * thread (pl.threads) where the direct product may still split. */
+    const int dt = cpu_sgemm_threads(cv->m, p->oh * p->ow, 9 * cv->c, m->be->threads);
+    return (wino / pl.threads) / (direct / dt);
+}
+
+bool cpu_winograd_wins(const struct cpu_model *m, const struct cpu_wino_conv *cv)
+{
+    /* A clear gain only, the model being rough; clearer still where the
+     * transformed weights are stored, 4 times the taps' memory. At 1 thread
+     * the lazy layers between 0.7 and 0.8 (googlenet's 14x14 and 28x28
+     * 3x3 layers of 16 to 32 input channels, squeezenet's 13x13 48 -> 192)
+     * measured 10-40% faster than direct. */
+    return wino_gain(m, cv) < (wino_plan_make(m, cv).lazy ? 0.8 : 0.7);
 }
 
 int cpu_winograd_prepare(struct cpu_model *m, struct cpu_step *s, const struct cpu_wino_conv *cv,

@@ -74,9 +74,9 @@ struct cpu_wino_conv {
     struct cpu_wino_plane plane;
 };
 
-/* Estimated cost of running the layer as Winograd relative to the direct
- * GEMM (below 1: Winograd is faster). */
-double cpu_winograd_gain(const struct cpu_model *m, const struct cpu_wino_conv *cv);
+/* Whether the layer is expected to run clearly faster as Winograd than as
+ * the direct GEMM (a cost model of both). */
+bool cpu_winograd_wins(const struct cpu_model *m, const struct cpu_wino_conv *cv);
 
 /* Makes step s run the convolution as Winograd: transforms and packs the
  * weights w [m][c][3][3], sizes the scratch. Returns 1, or a negative code. */
