@@ -64,11 +64,58 @@ INLINE __m512 row_cols(const float *xr, int64_t start, int64_t w)
     return _mm512_maskz_loadu_ps(mk, xr + start);
 }
 
+/* The input transform of a plane at most 7 tiles wide: 16 / tw tile rows
+ * side by side in a vector, as V holds them, each row's six window columns
+ * permuted out of its first 32 input columns (4 tw + 2 <= 30). */
+static void input_rows(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1, const float *x,
+                       float *v, size_t vs)
+{
+    const int64_t rows = 16 / p->tw;
+    const __m512i lane4 =
+        _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                           _mm512_set1_epi32(4));
+    for (int64_t ty = ty0; ty < ty1; ty += rows) {
+        const int64_t nrows = ty1 - ty < rows ? ty1 - ty : rows;
+        __m512 t[6][6]; /* t[row][k]: the rows transformed along x */
+        for (int r = 0; r < 6; r++) {
+            __m512 d[6];
+            for (int c = 0; c < 6; c++) d[c] = _mm512_setzero_ps();
+            for (int64_t rr = 0; rr < nrows; rr++) {
+                const int64_t iy = 4 * (ty + rr) - p->pt + r;
+                if (iy < 0 || iy >= p->h) continue;
+                const float *xr = x + iy * p->w;
+                const __m512 v0 = row_cols(xr, -p->pl, p->w), v1 = row_cols(xr, 16 - p->pl, p->w);
+                const __mmask16 k = (__mmask16)(lanes(p->tw) << (rr * p->tw));
+                const __m512i base =
+                    _mm512_sub_epi32(lane4, _mm512_set1_epi32((int)(4 * rr * p->tw)));
+                for (int c = 0; c < 6; c++) {
+                    const __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32(c));
+                    d[c] = _mm512_mask_mov_ps(d[c], k, _mm512_permutex2var_ps(v0, idx, v1));
+                }
+            }
+            bt6(d, t[r]);
+        }
+        const int64_t t0 = (ty - ty0) * p->tw;
+        const __mmask16 mk = lanes(nrows * p->tw);
+        for (int k = 0; k < 6; k++) {
+            const __m512 col[6] = { t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k] };
+            __m512 out[6];
+            bt6(col, out);
+            for (int i = 0; i < 6; i++)
+                _mm512_mask_storeu_ps(v + (size_t)(i * 6 + k) * vs + t0, mk, out[i]);
+        }
+    }
+}
+
 void cpu_wino_input_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1, const float *x,
                            float *v, size_t vs, float *tmp)
 {
     const int64_t groups = (p->tw + 15) / 16;
     (void)tmp; /* rows are read in place, the padding masked */
+    if (p->tw <= 7 && p->tw > 0) {
+        input_rows(p, ty0, ty1, x, v, vs);
+        return;
+    }
     /* lane j of phase r reads column 4j + r of a 32-column pair */
     __m512i ph[4];
     for (int r = 0; r < 4; r++) {
@@ -116,6 +163,29 @@ void cpu_wino_input_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t 
     }
 }
 
+/* Stores output row r of the tiles of nrows tile rows from ty, side by
+ * side in out (tile j's four columns at 4j..4j+3, j counting across the
+ * rows), with the residual and the activation. */
+static void out_rows(const struct cpu_wino_plane *p, const __m512 out[4], int64_t ty, int64_t nrows,
+                     int r, float *y, const float *res, const struct ir_act *act, int kind,
+                     bool simd)
+{
+    float buf[64];
+    for (int q = 0; q < 4; q++) _mm512_storeu_ps(buf + 16 * q, out[q]);
+    for (int64_t rr = 0; rr < nrows; rr++) {
+        const int64_t oy = 4 * (ty + rr) + r;
+        if (oy >= p->oh) break;
+        const float *src = buf + 4 * p->tw * rr;
+        for (int64_t x = 0; x < p->ow; x += 16) {
+            const __mmask16 mq = lanes(p->ow - x);
+            __m512 val = _mm512_maskz_loadu_ps(mq, src + x);
+            if (res) val = _mm512_add_ps(val, _mm512_maskz_loadu_ps(mq, res + oy * p->ow + x));
+            if (simd) val = act16k(val, act, kind);
+            _mm512_mask_storeu_ps(y + oy * p->ow + x, mq, val);
+        }
+    }
+}
+
 void cpu_wino_output_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1,
                             const float *m, size_t ms, float *y, float bias, const float *res,
                             const struct ir_act *act)
@@ -143,10 +213,15 @@ void cpu_wino_output_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t
         quad_lo = _mm512_loadu_si512(c);
         quad_hi = _mm512_loadu_si512(d);
     }
-    for (int64_t ty = ty0; ty < ty1; ty++) {
+    /* A plane narrower than 16 tiles runs several tile rows side by side
+     * in a vector (M holds them consecutively): squeezenet's 13x13 planes
+     * are 4 tiles wide, and a vector of one row left 12 lanes idle. */
+    const int64_t rows = p->tw < 16 ? 16 / p->tw : 1;
+    for (int64_t ty = ty0; ty < ty1; ty += rows) {
+        const int64_t nrows = ty1 - ty < rows ? ty1 - ty : rows;
         for (int64_t gi = 0; gi < groups; gi++) {
             const int64_t t0 = (ty - ty0) * p->tw + gi * 16;
-            const __mmask16 mk = lanes(p->tw - gi * 16);
+            const __mmask16 mk = lanes(rows > 1 ? nrows * p->tw : p->tw - gi * 16);
             __m512 z[4][6]; /* columns transformed: z[out row][k] */
             for (int k = 0; k < 6; k++) {
                 __m512 col[6], o[4];
@@ -172,6 +247,10 @@ void cpu_wino_output_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t
                     _mm512_permutex2var_ps(h01, quad_lo, h23),
                     _mm512_permutex2var_ps(h01, quad_hi, h23),
                 };
+                if (rows > 1) {
+                    out_rows(p, out, ty, nrows, r, y, res, act, kind, simd);
+                    continue;
+                }
                 float *dst = y + oy * p->ow + x0;
                 for (int q = 0; q < 4; q++) {
                     if (cols <= 16 * q) break;
