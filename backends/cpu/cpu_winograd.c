@@ -287,13 +287,23 @@ static void wino_gemm_lazy(const struct wino_job *j, const struct wino_buf *b, i
     const struct cpu_ukernel *uk = k->uk;
     const int64_t mr = uk->mr, nr = uk->nr, ci = k->cv.c, mo = k->cv.m;
     const size_t us = wino_u_stride(k);
+    const int64_t cpad = ci + (ci & 1);
+    /* the taps come from memory: the products of one block ask for the
+     * next block's, a slice each (cpu_tile.pf) */
+    const int64_t calls = 36 * cpu_ceil_div(b->tiles, nr);
     for (int64_t p = p0; p < p1; p++) {
         for (int64_t k0 = 0; k0 < ci; k0 += k->kc) {
             const int64_t kb = cpu_imin(k->kc, ci - k0);
-            k->fns->weights(k->w9 + (size_t)((p * (ci + (ci & 1)) + k0) * 9 * mr), kb, (int)mr, u,
-                            us);
+            const float *w9 = k->w9 + (size_t)((p * cpad + k0) * 9 * mr);
+            k->fns->weights(w9, kb, (int)mr, u, us);
+            const int64_t nk0 = k0 + k->kc < ci ? k0 + k->kc : 0, np = nk0 ? p : p + 1;
+            const int64_t nkb = cpu_imin(k->kc, ci - nk0);
+            const char *next =
+                np < p1 ? (const char *)(k->w9 + (size_t)((np * cpad + nk0) * 9 * mr)) : NULL;
+            const int64_t slice = cpu_ceil_div((nkb + 1) / 2 * 2 * 9 * mr / 16, calls);
+            int64_t call = 0;
             for (int xi = 0; xi < 36; xi++) {
-                for (int64_t q = 0; q < b->tiles; q += nr) {
+                for (int64_t q = 0; q < b->tiles; q += nr, call++) {
                     const struct cpu_tile t = {
                         .c = b->m + (size_t)xi * b->m_xi + (size_t)(p * mr) * b->m_m + q,
                         .ldc = (int64_t)b->m_m,
@@ -302,6 +312,8 @@ static void wino_gemm_lazy(const struct wino_job *j, const struct wino_buf *b, i
                         .nr = (int)cpu_imin(nr, b->tiles - q),
                         .flags = k0 > 0 ? CPU_TILE_ACC : 0,
                         .act = &none,
+                        .pf = next ? next + 64 * slice * call : NULL,
+                        .pf_lines = next ? slice : 0,
                     };
                     uk->tile(kb, u + (size_t)xi * us,
                              b->v + (size_t)xi * b->v_xi + (size_t)k0 * b->v_c + q, &t);
