@@ -293,6 +293,24 @@ def ort_profile(path):
     return {k: (statistics.median(v), op) for k, (v, op) in runs.items()}
 
 
+ACTIVATIONS = {"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh"}
+
+
+def reader_row(node, consumers, inferd_rows):
+    """The inferd node that is the only reader of node's output, past
+    activations it fused, or None."""
+    for _ in range(4):
+        readers = consumers.get(node.output[0], [])
+        if len(readers) != 1:
+            return None
+        node = readers[0]
+        if node.name in inferd_rows:
+            return node.name
+        if node.op_type not in ACTIVATIONS:
+            return None
+    return None
+
+
 def ort_match(model_path, inferd_rows, ort_rows):
     """ORT's time per inferd node: an ORT node's output is produced, in the
     original graph, by a node inferd times, or by one inferd fused into such
@@ -302,6 +320,10 @@ def ort_match(model_path, inferd_rows, ort_rows):
     import onnx
     g = onnx.load(model_path, load_external_data=False).graph
     producer = {o: n for n in g.node for o in n.output}
+    consumers = {}
+    for n in g.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
     by_name = {n.name: n for n in g.node}
     theirs, unmatched = {}, []
     for oname, (ms, op) in ort_rows.items():
@@ -318,6 +340,11 @@ def ort_match(model_path, inferd_rows, ort_rows):
             seen.add(n.name)
             if n.name in inferd_rows:
                 found = n.name
+            elif n.op_type == "Conv" and reader_row(n, consumers, inferd_rows):
+                # a convolution inferd ran inside its only reader (a 1x1
+                # expansion in the strided depthwise layer after it:
+                # mbconv) belongs to that reader, not to the node before it
+                found = reader_row(n, consumers, inferd_rows)
             else:
                 todo.extend(producer.get(i) for i in n.input)
         if found:

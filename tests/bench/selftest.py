@@ -29,18 +29,24 @@ def profile_check():
     nodes = [helper.make_node("Conv", ["x", "w"], ["c_out"], name="/c/Conv"),
              helper.make_node("Relu", ["c_out"], ["r_out"], name="/r/Relu"),
              helper.make_node("Mul", ["r_out", "r_out"], ["m_out"], name="/m/Mul"),
-             helper.make_node("Gemm", ["m_out", "g"], ["y"], name="/g/Gemm")]
+             helper.make_node("Conv", ["m_out", "w"], ["e_out"], name="/e/Conv"),
+             helper.make_node("Relu", ["e_out"], ["er_out"], name="/er/Relu"),
+             helper.make_node("Conv", ["er_out", "w"], ["d_out"], name="/d/Conv"),
+             helper.make_node("Gemm", ["d_out", "g"], ["y"], name="/g/Gemm")]
     info = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1]) for n in ("x", "w", "g")]
     out = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])]
     model = helper.make_model(helper.make_graph(nodes, "g", info, out))
     mine = bench.inferd_profile(
-        "profile: 2 nodes, 1.000 ms per run\n"
+        "profile: 3 nodes, 1.100 ms per run\n"
         "   share     ms/run  op                   kernel                   node\n"
-        "   70.0%     0.7000  Conv                 conv_gemm_avx512         /c/Conv\n"
-        "   30.0%     0.3000  Gemm                 gemv_avx512              /g/Gemm\n")
+        "   63.6%     0.7000  Conv                 conv_gemm_avx512         /c/Conv\n"
+        "   27.3%     0.3000  Gemm                 gemv_avx512              /g/Gemm\n"
+        "    9.1%     0.1000  Conv                 mbconv_avx512            /d/Conv\n")
     trace = []
+    # er_out: a convolution inferd runs inside its reader (/d/Conv, mbconv)
     for name, us in (("r_out_nchwc", 400), ("/m/Mul/QuickGeluFusion/", 100),
-                     ("/g/Gemm", 250), ("ReorderOutput_token_1", 5)):
+                     ("er_out_nchwc", 30), ("/d/Conv", 70), ("/g/Gemm", 250),
+                     ("ReorderOutput_token_1", 5)):
         for run_us in (us, us * 3, us):  # the median is the middle one
             trace.append({"cat": "Node", "name": name + "_kernel_time", "dur": run_us,
                           "args": {"op_name": "Op"}})
@@ -54,10 +60,11 @@ def profile_check():
             json.dump(trace, f)
         theirs = bench.ort_profile(tpath)
         matched, unmatched = bench.ort_match(path, mine, theirs)
-    want = {"/c/Conv": 0.5, "/g/Gemm": 0.25}
+    want = {"/c/Conv": 0.5, "/g/Gemm": 0.25, "/d/Conv": 0.1}
     got = {k: round(v, 6) for k, v in matched.items()}
     ok = (mine == {"/c/Conv": (0.7, "Conv", "conv_gemm_avx512"),
-                   "/g/Gemm": (0.3, "Gemm", "gemv_avx512")}
+                   "/g/Gemm": (0.3, "Gemm", "gemv_avx512"),
+                   "/d/Conv": (0.1, "Conv", "mbconv_avx512")}
           and got == want and [u[0] for u in unmatched] == ["ReorderOutput_token_1"])
     print(f"{'ok  ' if ok else 'FAIL'} profile pairing: inferd {mine}, ORT {got}, "
           f"unmatched {[u[0] for u in unmatched]}")
