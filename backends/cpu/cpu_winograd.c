@@ -28,6 +28,7 @@ void cpu_wino_weights_generic(const float *w9, int64_t kb, int mr, float *u, siz
 
 const struct cpu_wino_fns cpu_wino_generic = { cpu_wino_input_generic, cpu_wino_output_generic,
                                                cpu_wino_weights_generic };
+
 size_t cpu_wino_tmp_floats(const struct cpu_wino_plane *p)
 {
     return (size_t)(6 * cpu_wino_row_width(p));
@@ -56,7 +57,7 @@ struct wino_kernel {
     const struct cpu_wino_fns *fns;
     float *u; /* 36 packed A operands, u_size floats each; or NULL (lazy) */
     /* lazy: U is transformed at run time from w9, the taps in panels of mr
-     * output channels, w9[((p * c + ci) * 9 + tap) * mr + i] (fns->weights) */
+     * output channels and pairs of input channels (cpu_wino_fns.weights) */
     float *w9;
     bool lazy;
     size_t u_size;
