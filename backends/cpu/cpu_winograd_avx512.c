@@ -64,6 +64,19 @@ INLINE __m512 row_cols(const float *xr, int64_t start, int64_t w)
     return _mm512_maskz_loadu_ps(mk, xr + start);
 }
 
+/* The rows transformed along x, t[row][k], transformed down the columns
+ * and stored as V[xi][t0 + lane] for the lanes of mk. */
+INLINE void store_v(__m512 t[6][6], float *v, size_t vs, int64_t t0, __mmask16 mk)
+{
+    for (int k = 0; k < 6; k++) {
+        const __m512 col[6] = { t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k] };
+        __m512 out[6];
+        bt6(col, out);
+        for (int i = 0; i < 6; i++)
+            _mm512_mask_storeu_ps(v + (size_t)(i * 6 + k) * vs + t0, mk, out[i]);
+    }
+}
+
 /* The input transform of a plane at most 7 tiles wide: 16 / tw tile rows
  * side by side in a vector, as V holds them, each row's six window columns
  * permuted out of its first 32 input columns (4 tw + 2 <= 30). */
@@ -95,15 +108,7 @@ static void input_rows(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1,
             }
             bt6(d, t[r]);
         }
-        const int64_t t0 = (ty - ty0) * p->tw;
-        const __mmask16 mk = lanes(nrows * p->tw);
-        for (int k = 0; k < 6; k++) {
-            const __m512 col[6] = { t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k] };
-            __m512 out[6];
-            bt6(col, out);
-            for (int i = 0; i < 6; i++)
-                _mm512_mask_storeu_ps(v + (size_t)(i * 6 + k) * vs + t0, mk, out[i]);
-        }
+        store_v(t, v, vs, (ty - ty0) * p->tw, lanes(nrows * p->tw));
     }
 }
 
@@ -150,15 +155,7 @@ void cpu_wino_input_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t 
                                                                _mm512_castps_si512(d[1]), 1));
                 bt6(d, t[r]);
             }
-            const int64_t t0 = (ty - ty0) * p->tw + gi * 16;
-            const __mmask16 mk = lanes(p->tw - gi * 16);
-            for (int k = 0; k < 6; k++) {
-                const __m512 col[6] = { t[0][k], t[1][k], t[2][k], t[3][k], t[4][k], t[5][k] };
-                __m512 out[6];
-                bt6(col, out);
-                for (int i = 0; i < 6; i++)
-                    _mm512_mask_storeu_ps(v + (size_t)(i * 6 + k) * vs + t0, mk, out[i]);
-            }
+            store_v(t, v, vs, (ty - ty0) * p->tw + gi * 16, lanes(p->tw - gi * 16));
         }
     }
 }
