@@ -327,6 +327,13 @@ static void test_conv_direct(void **state)
     }
 }
 
+/* A case's name in failures: what it checks, its input and output shapes. */
+static void conv_label(char *buf, size_t n, const char *what, const struct conv_spec *s, size_t i)
+{
+    snprintf(buf, n, "%s x[%lld,%lld,%lld,%lld] m=%lld case %zu", what, (long long)s->n,
+             (long long)s->c, (long long)s->h, (long long)s->w, (long long)s->m, i);
+}
+
 /* 3x3 stride-1 layers with channels enough for Winograd F(4x4, 3x3): planes
  * that are not whole tiles, whole tile groups or less than one, padding on
  * some sides only, a batch, and the activations (applied in the output
@@ -347,9 +354,7 @@ static void test_conv_winograd(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct conv_spec *s = &cases[i];
         char label[160];
-        snprintf(label, sizeof(label), "winograd x[%lld,%lld,%lld,%lld] m=%lld case %zu",
-                 (long long)s->n, (long long)s->c, (long long)s->h, (long long)s->w,
-                 (long long)s->m, i);
+        conv_label(label, sizeof(label), "winograd", s, i);
         /* a 7x7 plane is one tile group: the level's cost model decides */
         const char *want = s->h == 7 ? "conv_" : "conv_winograd";
         check_case(conv_build, s, &acts[i % NACTS], label, want, 1e-4);
@@ -379,9 +384,7 @@ static void test_conv_winograd_lazy(void **state)
         struct ir_act act = acts[(i + 2) % NACTS];
         if (i % 2 == 1) act.sum = 3;
         char label[160];
-        snprintf(label, sizeof(label), "winograd=on x[%lld,%lld,%lld,%lld] m=%lld case %zu",
-                 (long long)s->n, (long long)s->c, (long long)s->h, (long long)s->w,
-                 (long long)s->m, i);
+        conv_label(label, sizeof(label), "winograd=on", s, i);
         check_case(conv_build, s, &act, label, "conv_winograd", 1e-4);
     }
     winograd_mode = "off";
