@@ -535,6 +535,7 @@ int cpu_winograd_prepare(struct cpu_model *m, struct cpu_step *s, const struct c
     k->threads = pl.threads;
     k->chunk_rows = pl.chunk_rows;
     k->lazy = pl.lazy;
+    k->cv.plane.out_shared = pl.threads > 1;
     int rc = wino_weights(k, w);
     if (rc < 0) return rc;
     const struct cpu_wino_plane *p = &cv->plane;

@@ -28,10 +28,11 @@ struct cpu_step;
 /* One channel's plane through the transforms. Tiles are numbered
  * t = ty * tw + tx; V[xi][t] is at v[xi * vs + t]. */
 struct cpu_wino_plane {
-    int64_t h, w;   /* input plane */
-    int64_t oh, ow; /* output plane */
-    int64_t pt, pl; /* padding before the first row and column */
-    int64_t th, tw; /* tiles: ceil(oh / 4) x ceil(ow / 4) */
+    int64_t h, w;    /* input plane */
+    int64_t oh, ow;  /* output plane */
+    int64_t pt, pl;  /* padding before the first row and column */
+    int64_t th, tw;  /* tiles: ceil(oh / 4) x ceil(ow / 4) */
+    bool out_shared; /* the layer runs on more than one thread */
 };
 
 struct cpu_wino_fns {
