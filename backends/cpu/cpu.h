@@ -134,6 +134,7 @@ struct cpu_model {
     size_t task_scratch_size; /* largest private work buffer per task (64-byte multiple) */
     int max_io;               /* largest nin/nout over steps */
     bool profile;
+    bool poison; /* option poison=1: arena and scratch filled with NaN (tests) */
     int ninstances;
     struct cpu_instance *inst;
 };

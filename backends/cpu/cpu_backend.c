@@ -477,6 +477,14 @@ static int instances_create(struct cpu_model *m, int ninstances)
         in->tin = calloc((size_t)m->max_io + 1, sizeof(struct ir_tensor));
         in->tout = calloc((size_t)m->max_io + 1, sizeof(struct ir_tensor));
         if (!in->arena || !in->scratch || !in->ptr || !in->tin || !in->tout) return -ENOMEM;
+        if (m->poison) {
+            /* NaN everywhere a kernel may read before it writes: the tests
+             * catch one that relies on memory being zero, as fresh memory
+             * is, or on what an earlier layer left there */
+            memset(in->arena, 0xff, m->arena_size);
+            memset(in->scratch, 0xff,
+                   m->task_scratch_size * (size_t)m->be->threads + m->scratch_size);
+        }
         int rc = cpu_pool_create(m->be->threads, &in->pool);
         if (rc < 0) return rc;
         /* Arena and constant pointers never change: fill them once. */
@@ -506,8 +514,11 @@ static int cpu_compile(struct inferd_backend *b, struct ir_graph *g, int ninstan
     for (const struct inferd_kv *kv = opts; kv && kv->key; kv++) {
         if (strcmp(kv->key, "profile") == 0) {
             m->profile = strcmp(kv->value, "0") != 0;
+        } else if (strcmp(kv->key, "poison") == 0) {
+            m->poison = strcmp(kv->value, "0") != 0;
         } else {
-            snprintf(err, errlen, "cpu: unknown model option '%s' (known: profile)", kv->key);
+            snprintf(err, errlen, "cpu: unknown model option '%s' (known: profile, poison)",
+                     kv->key);
             rc = INFERD_E_BAD_CONFIG;
             goto fail;
         }

@@ -294,7 +294,7 @@ static void level_check(const char *what, const char *level, int threads, cc_bui
 
     struct ir_graph *g = graph_built(build, arg, seed, true);
     assert_int_equal(g->noutputs, nout);
-    struct inferd_kv mopts[] = { { "profile", "1" }, { NULL, NULL } };
+    struct inferd_kv mopts[] = { { "profile", "1" }, { "poison", "1" }, { NULL, NULL } };
     struct inferd_model *m = NULL;
     if (api->compile(be, g, 1, mopts, &m, err, sizeof(err)) < 0)
         fail_msg("%s [isa=%s]: compile failed: %s", what, level, err);

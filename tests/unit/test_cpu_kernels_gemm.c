@@ -189,7 +189,7 @@ static void check_case_levels(build_fn build, const void *spec, const struct ir_
             struct ir_tensor out;
             ir_value_tensor(g, g->nodes[node].out[0], &out);
             out.data = got;
-            struct inferd_kv mopts[] = { { "profile", "1" }, { NULL, NULL } };
+            struct inferd_kv mopts[] = { { "profile", "1" }, { "poison", "1" }, { NULL, NULL } };
             struct inferd_model *m = NULL;
             char err[512];
             if (plugin.api->compile(be, g, 1, mopts, &m, err, sizeof(err)) < 0)
