@@ -316,6 +316,9 @@ static void test_conv_direct(void **state)
         { 1, 600, 32, 32, 20, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true }, /* k > one block */
         { 1, 160, 30, 32, 48, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 2, true },
         { 1, 48, 32, 32, 48, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true }, /* as many out as in */
+        /* a 28x28 reduction, which the transposed product could read in
+         * place too: direct is faster (cpu_conv.c, conv_plan) */
+        { 1, 96, 28, 28, 64, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct conv_spec *s = &cases[i];
