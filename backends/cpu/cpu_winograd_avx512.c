@@ -12,7 +12,6 @@
 #include "cpu_eltwise_avx512.h"
 
 #include <immintrin.h>
-#include <stdint.h>
 #include <math.h>
 #include <string.h>
 
@@ -49,25 +48,6 @@ static __mmask16 lanes(int64_t n)
 
 void cpu_wino_input_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1, const float *x,
                            float *v, size_t vs, float *tmp);
-/* Row groups (of one or more tile rows) the output transform asks for
- * ahead of its stores: 4 left sq3-like layers (16->64, 55x55) fastest at 2
- * threads, against 1 and 2. */
-#define OUT_AHEAD 4
-
-/* Asks for the output rows of tile rows [ty, ty1), for writing. With more
- * than one thread those lines may be held by the other core (written there
- * by an earlier layer, or read there since), and a store waits for its line
- * to come over: a run of stores waits for the lines one after another as far
- * as the store queue reaches, where requests issued ahead overlap. */
-static void out_prefetch(const struct cpu_wino_plane *p, float *y, int64_t ty, int64_t ty1)
-{
-    const int64_t r0 = 4 * ty, r1 = 4 * ty1 < p->oh ? 4 * ty1 : p->oh;
-    if (r1 <= r0) return;
-    const uintptr_t end = (uintptr_t)(y + r1 * p->ow);
-    for (uintptr_t a = (uintptr_t)(y + r0 * p->ow) & ~(uintptr_t)63; a < end; a += 64)
-        __builtin_prefetch((const void *)a, 1, 3); /* prefetchw (-mprfchw) */
-}
-
 void cpu_wino_output_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t ty1,
                             const float *m, size_t ms, float *y, float bias, const float *res,
                             const struct ir_act *act);
@@ -234,14 +214,15 @@ void cpu_wino_output_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t
      * in a vector (M holds them consecutively): squeezenet's 13x13 planes
      * are 4 tiles wide, and a vector of one row left 12 lanes idle. */
     const int64_t rows = p->tw < 16 ? 16 / p->tw : 1;
-    /* the output rows OUT_AHEAD row groups ahead of the stores (at 1 thread
+    /* the output rows CPU_WINO_OUT_AHEAD row groups ahead of the stores (at 1 thread
      * they are this core's already, and the requests cost 4%) */
-    const int64_t ahead = p->out_shared ? OUT_AHEAD * rows : 0;
-    if (ahead) out_prefetch(p, y, ty0, ty0 + ahead < ty1 ? ty0 + ahead : ty1);
+    const int64_t ahead = p->out_shared ? CPU_WINO_OUT_AHEAD * rows : 0;
+    if (ahead) cpu_wino_out_prefetch(p, y, ty0, ty0 + ahead < ty1 ? ty0 + ahead : ty1);
     for (int64_t ty = ty0; ty < ty1; ty += rows) {
         const int64_t nrows = ty1 - ty < rows ? ty1 - ty : rows;
         if (ahead && ty + ahead < ty1)
-            out_prefetch(p, y, ty + ahead, ty + ahead + rows < ty1 ? ty + ahead + rows : ty1);
+            cpu_wino_out_prefetch(p, y, ty + ahead,
+                                  ty + ahead + rows < ty1 ? ty + ahead + rows : ty1);
         for (int64_t gi = 0; gi < groups; gi++) {
             const int64_t t0 = (ty - ty0) * p->tw + gi * 16;
             const __mmask16 mk = lanes(rows > 1 ? nrows * p->tw : p->tw - gi * 16);

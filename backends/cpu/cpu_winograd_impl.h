@@ -93,7 +93,11 @@ void WINO_FN(cpu_wino_output)(const struct cpu_wino_plane *p, int64_t ty0, int64
     /* with a residual, it and the activation follow over the stored plane */
     const int kind = res ? IR_ACT_NONE : act->kind;
     const bool lanes_act = kind == IR_ACT_NONE || kind == IR_ACT_RELU || kind == IR_ACT_CLIP;
+    /* the output rows ahead of the stores where another core may hold them */
+    const int64_t ahead = p->out_shared ? CPU_WINO_OUT_AHEAD : 0;
+    if (ahead) cpu_wino_out_prefetch(p, y, ty0, ty0 + ahead < ty1 ? ty0 + ahead : ty1);
     for (int64_t ty = ty0; ty < ty1; ty++) {
+        if (ahead && ty + ahead < ty1) cpu_wino_out_prefetch(p, y, ty + ahead, ty + ahead + 1);
         for (int64_t gi = 0; gi < groups; gi++) {
             const int64_t t0 = (ty - ty0) * p->tw + gi * WL;
             const int64_t nt = p->tw - gi * WL < WL ? p->tw - gi * WL : WL;
