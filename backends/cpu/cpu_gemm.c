@@ -72,12 +72,16 @@ static void gemv_run(const struct gemv_job *j, struct cpu_pool *pool, int thread
     cpu_pool_run(pool, gemv_task, (void *)j, threads);
 }
 
-/* A product of n columns and depth k streams k * n weights from memory:
- * worth a second thread once that takes several times the ~20 us a hand-off
- * to a helper costs (2 MB at ~25 GB/s: 80 us). */
+/* A product of n columns and depth k streams k * n weights from memory, at
+ * about 25 GB/s a core: a second thread halves that once each thread's
+ * share takes well over a hand-off inside a run (a microsecond or two to a
+ * spinning helper; 256 KB take about 10 us). At 2 MB a thread, the bound
+ * this replaced, the 1024 -> 1000 classifiers of googlenet, shufflenet and
+ * mobilenet_v3_small (4 MB) ran on one thread: at 2 threads they made
+ * mobilenet_v3_small 7.5% and shufflenet 1.7% slower than split. */
 static int gemv_threads(int64_t n, int64_t k, int max)
 {
-    int t = (int)((double)n * (double)k / 524288.0);
+    int t = (int)((double)n * (double)k / 65536.0);
     if (t < 1) t = 1;
     return t < max ? t : max;
 }
