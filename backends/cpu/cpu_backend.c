@@ -368,7 +368,7 @@ static int producer_of(const struct ir_graph *g, int i)
 
 /* fused[j] = i where node j runs inside step i: an expansion inside the
  * depthwise layer reading it (cpu_mbconv.c), a first convolution inside the
- * max pooling reading it (cpu_conv_pool.c); -1 elsewhere. */
+ * max pooling or depthwise layer reading it (cpu_conv_pool.c); -1 elsewhere. */
 static int *fusions_find(const struct cpu_model *m, const struct ir_graph *g)
 {
     int *fused = malloc(sizeof(int) * ((size_t)g->nnodes + 1));
@@ -418,8 +418,9 @@ static int steps_fill(struct cpu_model *m, struct ir_graph *g, const int *fused,
         const int a = producer_of(g, i);
         if (a >= 0 && fused[a] == i) {
             struct ir_node *na = &g->nodes[a];
-            int rc = strcmp(n->op_type, "MaxPool") == 0 ? cpu_conv_pool_prepare(m, s, g, na, n)
-                                                        : cpu_mbconv_prepare(m, s, g, na, n);
+            /* as fusions_find chose, in its order */
+            int rc = cpu_mbconv_fits(m, g, na, n) ? cpu_mbconv_prepare(m, s, g, na, n)
+                                                  : cpu_conv_pool_prepare(m, s, g, na, n);
             if (rc < 0) return rc;
             /* the step and the arena plan read the expansion's input */
             s->in[0] = n->in[0] = na->in[0];

@@ -1,13 +1,13 @@
 /* A network's first convolution fused with the max pooling that reads it
- * (ResNet, GoogLeNet, SqueezeNet, ShuffleNet stems). The first layer's
- * output is the largest tensor of those networks (64 x 112 x 112 floats,
- * 3 MB), and the pooling after it, whose arithmetic is a few comparisons a
- * value, took three to four times as long reading it back from memory as
- * from cache. Here each thread takes a share of the pooled rows and walks
- * it in bands: the convolution (cpu_conv_direct.c, its input read in place)
- * computes the rows a band's windows need into a buffer of the thread's own
- * that fits L2, and the pooling window runs over it; a row the previous
- * band computed already is moved up rather than computed again. The
+ * (ResNet, GoogLeNet, SqueezeNet, ShuffleNet stems), or with the depthwise
+ * convolution that reads it (MobileNet, MnasNet, EfficientNet stems). The
+ * first layer's output is the largest tensor of those networks (64 x 112 x
+ * 112 floats, 3 MB; 32 x 112 x 112, 1.6 MB), and the window after it, whose
+ * arithmetic is a few operations a value, took three to four times as long
+ * reading it back from memory as from cache. Here each thread takes a share of the pooled rows and
+ * walks it in bands: the convolution (cpu_conv_direct.c, its input read in place) computes the rows
+ * a band's windows need into a buffer of the thread's own that fits L2, and the pooling window runs
+ * over it; a row the previous band computed already is moved up rather than computed again. The
  * convolution's output is never stored. */
 #include "cpu_conv_pool.h"
 
@@ -30,9 +30,14 @@ struct cp_kernel {
     const struct cpu_vec *vec;
     int64_t n, c, h, w;    /* the convolution's input */
     int64_t m;             /* its output channels */
-    struct cpu_window win; /* the pooling over its output plane */
+    struct cpu_window win; /* the window op over its output plane */
+    int op;                /* CPU_WIN_MAX, or CPU_WIN_DW */
     const float *bias;     /* the convolution's (a constant), or NULL */
     struct ir_act act;     /* and its activation */
+    /* CPU_WIN_DW: the depthwise layer's weights (kh x kw a channel, as
+     * stored), bias (or NULL) and activation */
+    const float *dw_w, *dw_b;
+    struct ir_act dw_act;
     struct cpu_band bands; /* the plan (cpu_band_plan) */
 };
 
@@ -73,15 +78,43 @@ static bool cp_shape(const struct ir_graph *g, const struct ir_node *na, struct 
     return true;
 }
 
+/* nb's window: a max pooling, or a depthwise convolution (one output
+ * channel an input channel, constant weights, no residual); false when nb
+ * is neither. */
+static bool cp_window(const struct cpu_model *m, const struct ir_graph *g, const struct ir_node *nb,
+                      const int64_t **kernel, const int64_t **strides, const int64_t **dilations,
+                      const int64_t **pads)
+{
+    if (strcmp(nb->op_type, "MaxPool") == 0) {
+        const struct ir_pool_params *pp = nb->params;
+        if (!pp || pp->global || pp->nspatial != 2 || pp->kind != IR_POOL_MAX) return false;
+        if (nb->act.kind != IR_ACT_NONE) return false;
+        for (int k = 1; k < nb->nout; k++)
+            if (nb->out[k] >= 0) return false; /* Indices wanted */
+        *kernel = pp->kernel, *strides = pp->strides, *dilations = pp->dilations;
+        *pads = pp->pads;
+        return true;
+    }
+    if (strcmp(nb->op_type, "Conv") != 0) return false;
+    const struct ir_conv_params *cp = nb->params;
+    if (!cp || cp->transpose || cp->nspatial != 2 || nb->nin < 2 || nb->act.sum > 0) return false;
+    const struct ir_value *xv = &g->values[nb->in[0]], *yv = &g->values[nb->out[0]];
+    if (xv->shape.ndim != 4 || yv->shape.ndim != 4 || cp->group != xv->shape.dims[1] ||
+        yv->shape.dims[1] != cp->group)
+        return false;
+    if (!cpu_value_const_f32(m, g, nb->in[1])) return false;
+    if (nb->nin > 2 && nb->in[2] >= 0 && !cpu_value_const_f32(m, g, nb->in[2])) return false;
+    *kernel = cp->kernel, *strides = cp->strides, *dilations = cp->dilations, *pads = cp->pads;
+    return true;
+}
+
 bool cpu_conv_pool_fits(const struct cpu_model *m, const struct ir_graph *g,
                         const struct ir_node *na, const struct ir_node *nb)
 {
-    if (strcmp(na->op_type, "Conv") != 0 || strcmp(nb->op_type, "MaxPool") != 0) return false;
-    const struct ir_pool_params *pp = nb->params;
-    if (!pp || pp->global || pp->nspatial != 2 || pp->kind != IR_POOL_MAX) return false;
-    if (nb->act.kind != IR_ACT_NONE || nb->nin < 1 || nb->in[0] != na->out[0]) return false;
-    for (int k = 1; k < nb->nout; k++)
-        if (nb->out[k] >= 0) return false; /* Indices wanted */
+    if (strcmp(na->op_type, "Conv") != 0) return false;
+    if (nb->nin < 1 || nb->nout < 1 || nb->in[0] != na->out[0] || nb->out[0] < 0) return false;
+    const int64_t *kernel, *strides, *dilations, *pads;
+    if (!cp_window(m, g, nb, &kernel, &strides, &dilations, &pads)) return false;
     if (na->nin < 2 || na->in[0] < 0 || na->nout < 1 || na->out[0] < 0 || na->act.sum > 0)
         return false;
     if (g->values[na->in[0]].dtype != IR_DT_F32 || !cpu_value_const_f32(m, g, na->in[1]))
@@ -92,10 +125,10 @@ bool cpu_conv_pool_fits(const struct cpu_model *m, const struct ir_graph *g,
     /* a network's first layer: a few input channels, strided, one group */
     if (cs.group != 1 || cs.c > 4 || cs.sh < 2 || (cs.kh == 1 && cs.kw == 1)) return false;
     if (!cpu_conv_direct_fits(cpu_ukernel_get(m->be->isa), &cs)) return false;
-    /* the pooling's windows within the plane's padding of less than a window */
+    /* the windows within the plane's padding of less than a window */
     for (int i = 0; i < 2; i++)
-        if (pp->pads[i] >= pp->kernel[i] * pp->dilations[i] ||
-            pp->pads[2 + i] >= pp->kernel[i] * pp->dilations[i])
+        if (pads[i] >= kernel[i] * dilations[i] || pads[2 + i] >= kernel[i] * dilations[i] ||
+            strides[i] < 1)
             return false;
     if ((size_t)(cs.m * cs.oh * cs.ow) * sizeof(float) < CP_MIN_BYTES) return false;
     return cpu_value_read_once(g, na->out[0]); /* nb reads it, no one else */
@@ -128,12 +161,16 @@ static void cp_task(void *arg, int t, int ntasks)
         if (iy1 > iy0 + keep)
             cpu_conv_direct_rows(k->conv, j->xq, k->bias, &k->act, iy0 + keep, iy1,
                                  buf + keep * g->w, rs);
+        const int64_t taps = g->kh * g->kw;
         for (int64_t c = 0; c < k->m; c++) {
             const struct cpu_plane p = {
                 .x = buf + c * rs,
                 .y = j->y + c * g->oh * g->ow + oy0 * g->ow,
+                .k = k->dw_w ? k->dw_w + c * taps : NULL,
+                .bias = k->dw_b ? k->dw_b[c] : 0.0f,
+                .act = &k->dw_act,
             };
-            k->vec->window(CPU_WIN_MAX, &gw, &p);
+            k->vec->window(k->op, &gw, &p);
         }
     }
 }
@@ -160,9 +197,10 @@ static int cp_run(const struct cpu_model *m, const struct cpu_step *s, struct cp
 int cpu_conv_pool_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
                           const struct ir_node *na, const struct ir_node *nb)
 {
-    const struct ir_pool_params *pp = nb->params;
+    const int64_t *kernel, *strides, *dilations, *pads;
     struct cpu_conv_shape cs;
-    if (!cp_shape(g, na, &cs)) return -EINVAL;
+    if (!cp_shape(g, na, &cs) || !cp_window(m, g, nb, &kernel, &strides, &dilations, &pads))
+        return -EINVAL;
     struct cp_kernel *k = calloc(1, sizeof(*k));
     if (!k) return -ENOMEM;
     s->kdata = k;
@@ -182,16 +220,25 @@ int cpu_conv_pool_prepare(struct cpu_model *m, struct cpu_step *s, const struct 
     k->bias = na->nin > 2 && na->in[2] >= 0 ? m->slots[na->in[2]].data : NULL;
     k->act = na->act;
     /* over the convolution's output, nb's input until the caller rewires it */
-    k->win = cpu_window_of(&g->values[nb->in[0]], &g->values[nb->out[0]], pp->kernel, pp->strides,
-                           pp->dilations, pp->pads);
+    k->win = cpu_window_of(&g->values[nb->in[0]], &g->values[nb->out[0]], kernel, strides,
+                           dilations, pads);
+    k->op = CPU_WIN_MAX;
+    if (strcmp(nb->op_type, "Conv") == 0) {
+        k->op = CPU_WIN_DW;
+        k->dw_w = m->slots[nb->in[1]].data;
+        k->dw_b = nb->nin > 2 && nb->in[2] >= 0 ? m->slots[nb->in[2]].data : NULL;
+        k->dw_act = nb->act;
+    }
     cpu_band_plan(&k->bands, &k->win, k->m);
     const size_t need = sizeof(float) * (size_t)(k->m * k->bands.rows_cap * k->win.w);
     if (need > m->task_scratch_size) m->task_scratch_size = need;
 
-    static const char *const names[3] = { "conv_pool_generic", "conv_pool_avx2",
-                                          "conv_pool_avx512" };
-    s->kernel = names[k->vec->level];
+    static const char *const names[2][3] = {
+        { "conv_pool_generic", "conv_pool_avx2", "conv_pool_avx512" },
+        { "conv_dw_generic", "conv_dw_avx2", "conv_dw_avx512" },
+    };
+    s->kernel = names[k->op == CPU_WIN_DW][k->vec->level];
     s->run = cp_run;
-    s->fuses_sum = true; /* MaxPool has no residual */
+    s->fuses_sum = true; /* neither window takes a residual (cp_window) */
     return 1;
 }

@@ -302,6 +302,83 @@ static void test_first_conv_in_pool(void **state)
     }
 }
 
+struct cd_case {
+    int64_t c, m, h, w;
+    int64_t ck, cs;       /* the convolution: kernel and stride, "same" padding */
+    int64_t dk, ds, dpad; /* the depthwise layer */
+    int cact, dact;       /* 0: none, 1: Relu, 2: Clip(0, 6) */
+    bool cbias, dbias, fused, second_reader;
+    int64_t batch; /* 0: 1 */
+};
+
+static int cd_act(struct ir_graph *g, struct cc_rng *rng, int v, int act)
+{
+    (void)rng;
+    static const float lo = 0.0f, hi = 6.0f;
+    if (act == 1) return cc_out(g, cc_node(g, "Relu", 1, &v));
+    if (act == 2) {
+        int in[] = { v, cc_const_data(g, 0, NULL, &lo), cc_const_data(g, 0, NULL, &hi) };
+        return cc_out(g, cc_node(g, "Clip", 3, in));
+    }
+    return v;
+}
+
+/* x -> Conv [-> act] -> depthwise Conv [-> act] */
+static void cd_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
+{
+    const struct cd_case *c = arg;
+    const int64_t xd[] = { c->batch ? c->batch : 1, c->c, c->h, c->w },
+                  wd[] = { c->m, c->c, c->ck, c->ck }, dwd[] = { c->m, 1, c->dk, c->dk };
+    const int64_t bd[] = { c->m };
+    int in[] = { cc_input(g, "x", 4, xd), cc_const(g, rng, 4, wd, -0.5f, 0.5f),
+                 c->cbias ? cc_const(g, rng, 1, bd, -1.0f, 1.0f) : -1 };
+    int conv = cc_node(g, "Conv", c->cbias ? 3 : 2, in);
+    const int64_t cst[] = { c->cs, c->cs }, cp = c->ck / 2, cpads[] = { cp, cp, cp, cp };
+    cc_attr_ints(g, conv, "strides", cst, 2);
+    cc_attr_ints(g, conv, "pads", cpads, 4);
+    int v = cd_act(g, rng, cc_out(g, conv), c->cact);
+    int din[] = { v, cc_const(g, rng, 4, dwd, -0.5f, 0.5f),
+                  c->dbias ? cc_const(g, rng, 1, bd, -1.0f, 1.0f) : -1 };
+    int dw = cc_node(g, "Conv", c->dbias ? 3 : 2, din);
+    const int64_t dst[] = { c->ds, c->ds }, dpads[] = { c->dpad, c->dpad, c->dpad, c->dpad };
+    cc_attr_int(g, dw, "group", c->m);
+    cc_attr_ints(g, dw, "strides", dst, 2);
+    cc_attr_ints(g, dw, "pads", dpads, 4);
+    cc_output(g, cd_act(g, rng, cc_out(g, dw), c->dact));
+    if (c->second_reader) cc_output(g, v);
+}
+
+/* A first layer and the depthwise layer reading it as one step
+ * (cpu_conv_pool.c): MobileNet's and MnasNet's stems (3x3 s2, then 3x3 s1),
+ * MobileNetV3's (a depthwise layer at stride 2), a 5x5 depthwise layer,
+ * uneven sizes, two images, no biases; not fused where the first layer's
+ * output is read twice. */
+static void test_first_conv_in_depthwise(void **state)
+{
+    (void)state;
+    static const struct cd_case cases[] = {
+        { 3, 32, 160, 150, 3, 2, 3, 1, 1, 2, 2, true, true, true, false, 1 },
+        { 3, 16, 224, 224, 3, 2, 3, 2, 1, 1, 1, true, false, true, false, 1 },
+        { 3, 24, 131, 173, 3, 2, 5, 1, 2, 1, 0, false, true, true, false, 1 },
+        { 1, 40, 161, 127, 5, 2, 3, 1, 1, 0, 2, true, true, true, false, 2 },
+        { 3, 32, 160, 150, 3, 2, 3, 1, 1, 2, 2, true, true, false, true, 1 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct cd_case *c = &cases[i];
+        char what[128];
+        snprintf(what, sizeof(what),
+                 "conv %lldx%lld s%lld -> depthwise %lldx%lld s%lld at %lldx%lld", (long long)c->ck,
+                 (long long)c->ck, (long long)c->cs, (long long)c->dk, (long long)c->dk,
+                 (long long)c->ds, (long long)c->h, (long long)c->w);
+        /* fused where the convolution reads its input in place (AVX2 and
+         * AVX-512); at the generic level the two steps run apart */
+        struct cc_expect e = { .kernel = c->fused ? "conv_dw" : "depthwise",
+                               .tol = 5e-5,
+                               .levels = c->fused ? 6u : 0u };
+        cc_check(what, cd_build, c, 1600 + i, &e);
+    }
+}
+
 /* x -> 1x1 (1 -> 1) -> Relu -> 3x3 s2 (one channel: depthwise and a first
  * layer at once) -> MaxPool 3x3 s2. Both pairs would fuse; a step runs one
  * pair, the first. */
@@ -340,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_expansion_in_depthwise),
         cmocka_unit_test(test_expansion_in_grouped),
         cmocka_unit_test(test_first_conv_in_pool),
+        cmocka_unit_test(test_first_conv_in_depthwise),
         cmocka_unit_test(test_one_pair_a_step),
         cmocka_unit_test(test_rows_end_to_end),
     };
