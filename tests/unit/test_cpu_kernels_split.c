@@ -348,6 +348,14 @@ static void cd_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
     if (c->second_reader) cc_output(g, v);
 }
 
+/* A case's name in failures. */
+static void cd_label(const struct cd_case *c, char *what, size_t n)
+{
+    snprintf(what, n, "conv %lldx%lld s%lld -> depthwise %lldx%lld s%lld at %lldx%lld",
+             (long long)c->ck, (long long)c->ck, (long long)c->cs, (long long)c->dk,
+             (long long)c->dk, (long long)c->ds, (long long)c->h, (long long)c->w);
+}
+
 /* A first layer and the depthwise layer reading it as one step
  * (cpu_conv_pool.c): MobileNet's and MnasNet's stems (3x3 s2, then 3x3 s1),
  * MobileNetV3's (a depthwise layer at stride 2), a 5x5 depthwise layer,
@@ -364,18 +372,14 @@ static void test_first_conv_in_depthwise(void **state)
         { 3, 32, 160, 150, 3, 2, 3, 1, 1, 2, 2, true, true, false, true, 1 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const struct cd_case *c = &cases[i];
         char what[128];
-        snprintf(what, sizeof(what),
-                 "conv %lldx%lld s%lld -> depthwise %lldx%lld s%lld at %lldx%lld", (long long)c->ck,
-                 (long long)c->ck, (long long)c->cs, (long long)c->dk, (long long)c->dk,
-                 (long long)c->ds, (long long)c->h, (long long)c->w);
+        cd_label(&cases[i], what, sizeof(what));
         /* fused where the convolution reads its input in place (AVX2 and
          * AVX-512); at the generic level the two steps run apart */
-        struct cc_expect e = { .kernel = c->fused ? "conv_dw" : "depthwise",
+        struct cc_expect e = { .kernel = cases[i].fused ? "conv_dw" : "depthwise",
                                .tol = 5e-5,
-                               .levels = c->fused ? 6u : 0u };
-        cc_check(what, cd_build, c, 1600 + i, &e);
+                               .levels = cases[i].fused ? 6u : 0u };
+        cc_check(what, cd_build, &cases[i], 1600 + i, &e);
     }
 }
 
