@@ -4,11 +4,12 @@
  * first layer's output is the largest tensor of those networks (64 x 112 x
  * 112 floats, 3 MB; 32 x 112 x 112, 1.6 MB), and the window after it, whose
  * arithmetic is a few operations a value, took three to four times as long
- * reading it back from memory as from cache. Here each thread takes a share of the pooled rows and
- * walks it in bands: the convolution (cpu_conv_direct.c, its input read in place) computes the rows
- * a band's windows need into a buffer of the thread's own that fits L2, and the pooling window runs
- * over it; a row the previous band computed already is moved up rather than computed again. The
- * convolution's output is never stored. */
+ * reading it back from memory as from cache. Here each thread takes a share
+ * of the window's output rows and walks it in bands: the convolution
+ * (cpu_conv_direct.c, its input read in place) computes the rows a band's
+ * windows need into a buffer of the thread's own that fits L2, and the
+ * window runs over it; a row the previous band computed already is moved up
+ * rather than computed again. The convolution's output is never stored. */
 #include "cpu_conv_pool.h"
 
 #include "cpu_conv.h"

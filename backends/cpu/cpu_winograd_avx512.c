@@ -214,8 +214,8 @@ void cpu_wino_output_avx512(const struct cpu_wino_plane *p, int64_t ty0, int64_t
      * in a vector (M holds them consecutively): squeezenet's 13x13 planes
      * are 4 tiles wide, and a vector of one row left 12 lanes idle. */
     const int64_t rows = p->tw < 16 ? 16 / p->tw : 1;
-    /* the output rows CPU_WINO_OUT_AHEAD row groups ahead of the stores (at 1 thread
-     * they are this core's already, and the requests cost 4%) */
+    /* the output rows a few row groups ahead of the stores (at 1 thread
+     * they are this core's already, and the requests cost 2-4%) */
     const int64_t ahead = p->out_shared ? CPU_WINO_OUT_AHEAD * rows : 0;
     if (ahead) cpu_wino_out_prefetch(p, y, ty0, ty0 + ahead < ty1 ? ty0 + ahead : ty1);
     for (int64_t ty = ty0; ty < ty1; ty += rows) {
