@@ -43,6 +43,7 @@ struct conv_direct {
     int64_t ntx;      /* tiles per output row: the vectors shared out evenly */
     int64_t band;     /* tiles per band */
     int threads;
+    bool pf_b; /* the tiles prefetch the next tile's B (in place, from memory) */
 };
 
 static void conv_direct_free(void *p)
@@ -151,6 +152,18 @@ struct direct_job {
     const struct ir_act *act;
 };
 
+/* What the kernel prefetches for tile ti (pf_b, so a plain layer: B and the
+ * residual at the same column): its columns of B while the first panel
+ * runs, its residual rows of the panel at i0. */
+static void direct_tile_next(const struct direct_job *j, int64_t ti, int64_t p, int64_t i0,
+                             struct cpu_tile *t)
+{
+    const struct conv_direct *d = j->d;
+    const int64_t col = ti / d->ntx * d->ow + d->nvec * (ti % d->ntx) / d->ntx * 16;
+    t->bpf = p == 0 ? j->xq + col : NULL;
+    t->rpf = j->res ? j->res + i0 * d->cs.oh * d->cs.ow + col : NULL;
+}
+
 /* Tiles [t0, t1) (row-major: output row ti / ntx) of the group in j, each
  * written to y + channel * ldc + (oy - row0) * ow + ox. */
 static void direct_tiles(const struct direct_job *j, int64_t t0, int64_t t1, float *y, int64_t ldc,
@@ -182,6 +195,10 @@ static void direct_tiles(const struct direct_job *j, int64_t t0, int64_t t1, flo
                     t.c = y + i0 * ldc + (oy - row0) * d->ow + ox0;
                     t.res = j->res ? j->res + i0 * plane + col : NULL;
                     const float *bp = d->plain ? j->xq + col : j->xq + oy * in_row + ox0;
+                    if (d->pf_b && ti + 1 < b1)
+                        direct_tile_next(j, ti + 1, p, i0, &t);
+                    else if (d->pf_b)
+                        t.bpf = t.rpf = NULL;
                     uk->tile_bind(kb, ap, bp, d->boff + k0, &t);
                 }
             }
@@ -285,6 +302,15 @@ int cpu_conv_direct_prepare(struct cpu_model *m, struct cpu_step *s,
      * B block would */
     d->band = (int64_t)cpu_sgemm_l2_block(d->uk) / (int64_t)sizeof(float) / (d->kc * nr);
     if (d->band < 1) d->band = 1;
+    /* A plain layer's B is the previous layer's output, in place: read
+     * from L3 when larger than a quarter of L2, a stream per input
+     * channel, too many for the prefetchers; a fused residual is another
+     * stream per output channel, read at the end of the tile. Each tile
+     * asks for the next one's: its columns of B (first panel only) and its
+     * residual rows. RegNet's block1-0 f.c (32 -> 32 at 56x56, 400 KB
+     * each) took 0.68 of its time at 1 thread in the model, 0.74 at 2; on
+     * inputs that stay in L2 the requests cost 2-5%. */
+    d->pf_b = d->plain && (size_t)(cs->c * plane) * sizeof(float) > cpu_cache_l2_bytes() / 4;
     d->threads = cpu_sgemm_threads(d->mg, plane, d->k, m->be->threads);
     if (d->threads > d->rows * d->ntx) d->threads = (int)(d->rows * d->ntx);
 

@@ -63,6 +63,11 @@ struct cpu_tile {
      * so the stream overlaps this tile's arithmetic. */
     const char *pf;
     int64_t pf_lines;
+    /* B read in place (cpu_tile_bind_fn): the next tile's columns, at the
+     * same offsets boff[k], or NULL; the kernel prefetches them a step at
+     * a time */
+    const float *bpf;
+    const float *rpf; /* the next tile's residual rows (ldres apart), or NULL */
 };
 
 /* tile += A panel (kc x mr) times B panel (kc x nr), over the kernel's full
