@@ -21,6 +21,9 @@ struct cpu_conv_shape {
 
 /* Whether cpu_conv_direct_prepare can take the convolution at the level
  * whose main micro-kernel is uk. */
+/* Whether cs is a strided 1x1 convolution without padding, which the direct
+ * kernel runs on its input subsampled into the scratch. */
+bool cpu_conv_direct_sub(const struct cpu_conv_shape *cs);
 bool cpu_conv_direct_fits(const struct cpu_ukernel *uk, const struct cpu_conv_shape *cs);
 
 /* Sets up step s to run the convolution with B read in place; w is the

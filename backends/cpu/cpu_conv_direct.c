@@ -11,9 +11,11 @@
  * input channels, K = 27 or 147, 112x112 outputs) costs as much as the
  * arithmetic: the stride-2 gather of cpu_pack_conv is a scalar loop, the
  * phase split here is a copy. A 1x1 stride-1 convolution without padding
- * reads its input itself, with no copy at all, the plane taken as one row.
+ * reads its input itself, with no copy at all, the plane taken as one row;
+ * a strided one ("sub") reads the samples it needs, copied into the scratch
+ * as a plane of their own, and is then run as a plain one.
  *
- * Tiles never cross an output row (plain convolutions aside), so a row of
+ * Tiles never cross an output row (plain and sub convolutions aside), so a row of
  * ow outputs runs ceil(ow / 16) vectors: full on 112 or 224-wide planes,
  * 7/8 on 56 or 28. Work is split over the threads by tiles; each thread runs
  * its tiles in bands whose input stays in L2 while every panel of weights
@@ -30,6 +32,7 @@ struct conv_direct {
     struct cpu_conv_shape cs;
     int64_t cg, mg, k; /* per group: input, output channels; GEMM depth */
     bool plain;        /* 1x1, stride 1, no padding: B is the input itself */
+    bool sub;          /* 1x1, strided, no padding: B is the input subsampled */
     const struct cpu_ukernel *uk;
     float *wp; /* packed weights (A panels of mr rows), wp_group floats per group */
     size_t wp_group;
@@ -55,6 +58,12 @@ static void conv_direct_free(void *p)
     free(d);
 }
 
+bool cpu_conv_direct_sub(const struct cpu_conv_shape *cs)
+{
+    return cs->kh == 1 && cs->kw == 1 && (cs->sh > 1 || cs->sw > 1) && cs->pt == 0 && cs->pl == 0 &&
+           cs->pb == 0 && cs->pr == 0 && cs->dh == 1 && cs->dw == 1;
+}
+
 bool cpu_conv_direct_fits(const struct cpu_ukernel *uk, const struct cpu_conv_shape *cs)
 {
     if (!uk->tile_bind) return false;
@@ -72,7 +81,8 @@ bool cpu_conv_direct_fits(const struct cpu_ukernel *uk, const struct cpu_conv_sh
      * 10% faster in place; on two threads, where a split by output
      * channels made each thread pack all of B, 8% faster still. */
     if (plain) return k >= mg && (cs->oh * cs->ow) % 16 == 0 && cs->c * cs->h * cs->w <= INT32_MAX;
-    /* a strided 1x1 would copy whole planes to read a quarter of them */
+    if (cpu_conv_direct_sub(cs))
+        return (cs->oh * cs->ow) % 16 == 0 && cs->c * cs->oh * cs->ow <= INT32_MAX;
     if ((cs->kh == 1 && cs->kw == 1) || k > 256) return false;
     const int64_t owr = cpu_ceil_div(cs->ow, 16) * 16;
     const int64_t wq = owr + (cs->kw - 1) * cs->dw / cs->sw + 1;
@@ -143,6 +153,34 @@ static void conv_direct_split_task(void *arg, int task, int ntasks)
     }
 }
 
+/* sub: the task's share of the subsampled rows, xq[c][oy][ox] =
+ * x[c][oy * sh][ox * sw]: the rows whose first output lies in its tiles. */
+static void conv_direct_sub_task(void *arg, int task, int ntasks)
+{
+    const struct split_job *j = arg;
+    const struct conv_direct *d = j->d;
+    const struct cpu_conv_shape *cs = &d->cs;
+    const int64_t plane = cs->oh * cs->ow;
+    const int64_t t0 = d->ntx * task / ntasks, t1 = d->ntx * (task + 1) / ntasks;
+    const int64_t p0 = cpu_imin(d->nvec * t0 / d->ntx * 16, plane);
+    const int64_t p1 = task == ntasks - 1 ? plane : cpu_imin(d->nvec * t1 / d->ntx * 16, plane);
+    const int64_t oy0 = cpu_ceil_div(p0, cs->ow), oy1 = cpu_ceil_div(p1, cs->ow);
+    for (int64_t c = 0; c < cs->c; c++) {
+        for (int64_t oy = oy0; oy < oy1; oy++) {
+            const float *src = j->x + (c * cs->h + oy * cs->sh) * cs->w;
+            float *dst = j->xq + c * plane + oy * cs->ow;
+            /* every sh-th row: too short a stream for the prefetchers */
+            if (oy + 2 < oy1)
+                for (int64_t o = 0; o < cs->ow * cs->sw; o += 16)
+                    __builtin_prefetch(src + 2 * cs->sh * cs->w + o);
+            if (cs->sw == 2)
+                cpu_copy_even(dst, src, cs->ow);
+            else
+                for (int64_t q = 0; q < cs->ow; q++) dst[q] = src[q * cs->sw];
+        }
+    }
+}
+
 struct direct_job {
     const struct conv_direct *d;
     const float *xq; /* the group's first channel of B */
@@ -174,7 +212,7 @@ static void direct_tiles(const struct direct_job *j, int64_t t0, int64_t t1, flo
     const int mr = uk->mr;
     const int64_t plane = d->cs.oh * d->cs.ow, mpad = cpu_ceil_div(d->mg, mr) * mr;
     const int64_t npm = mpad / mr;
-    const int64_t in_row = d->plain ? 0 : d->cs.sh * d->row_q;
+    const int64_t in_row = d->plain || d->sub ? 0 : d->cs.sh * d->row_q;
     struct cpu_tile t = { .ldc = ldc, .ldres = plane, .act = j->act, .pf_lines = 0 };
     for (int64_t b0 = t0; b0 < t1; b0 += d->band) {
         const int64_t b1 = cpu_imin(b0 + d->band, t1);
@@ -194,7 +232,7 @@ static void direct_tiles(const struct direct_job *j, int64_t t0, int64_t t1, flo
                     t.nr = (int)(ox1 - ox0);
                     t.c = y + i0 * ldc + (oy - row0) * d->ow + ox0;
                     t.res = j->res ? j->res + i0 * plane + col : NULL;
-                    const float *bp = d->plain ? j->xq + col : j->xq + oy * in_row + ox0;
+                    const float *bp = d->plain || d->sub ? j->xq + col : j->xq + oy * in_row + ox0;
                     if (d->pf_b && ti + 1 < b1)
                         direct_tile_next(j, ti + 1, p, i0, &t);
                     else if (d->pf_b)
@@ -247,7 +285,8 @@ static int conv_direct_run(const struct cpu_model *m, const struct cpu_step *s, 
         int64_t gstride = d->cg * in_plane;
         if (!d->plain) {
             struct split_job sj = { d, xb, x->scratch };
-            cpu_pool_run(x->pool, conv_direct_split_task, &sj, d->threads);
+            cpu_pool_run(x->pool, d->sub ? conv_direct_sub_task : conv_direct_split_task, &sj,
+                         d->threads);
             xq = x->scratch;
             gstride = d->cg * d->plane_q;
         }
@@ -279,12 +318,13 @@ int cpu_conv_direct_prepare(struct cpu_model *m, struct cpu_step *s,
     d->uk = cpu_ukernel_get(m->be->isa);
     d->plain = cs->kh == 1 && cs->kw == 1 && cs->sh == 1 && cs->sw == 1 && cs->pt == 0 &&
                cs->pl == 0 && cs->pb == 0 && cs->pr == 0;
+    d->sub = cpu_conv_direct_sub(cs);
     const int64_t plane = cs->oh * cs->ow;
     const int nr = d->uk->nr;
-    if (d->plain) {
+    if (d->plain || d->sub) {
         d->rows = 1;
         d->ow = plane;
-        d->plane_q = cs->h * cs->w;
+        d->plane_q = d->plain ? cs->h * cs->w : plane;
     } else {
         d->rows = cs->oh;
         d->ow = cs->ow;

@@ -319,6 +319,14 @@ static void test_conv_direct(void **state)
         /* a 28x28 reduction, which the transposed product could read in
          * place too: direct is faster (cpu_conv.c, conv_plan) */
         { 1, 96, 28, 28, 64, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        /* strided 1x1 layers on planes of whole vectors: the input
+         * subsampled, then a plain product; strides 2, 3 and 2 x 1, odd
+         * input sizes, a batch */
+        { 1, 32, 56, 56, 64, 1, 1, 2, 2, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 2, 24, 64, 64, 40, 1, 1, 2, 2, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 20, 48, 47, 16, 1, 1, 3, 3, 1, 1, { 0, 0, 0, 0 }, 1, false },
+        { 1, 16, 32, 16, 24, 1, 1, 2, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 24, 57, 63, 32, 1, 1, 2, 2, 1, 1, { 0, 0, 0, 0 }, 1, true },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct conv_spec *s = &cases[i];
