@@ -375,6 +375,13 @@ static void test_grouped_random(void **state)
         { 1, 5, 16, 16, 7, 7, 3, 3, 1, 1, 1, 1, { 1, 1, 1, 1 }, true, ACT_RELU, false },
         { 2, 2, 4, 20, 9, 11, 5, 5, 2, 2, 1, 1, { 2, 2, 2, 2 }, false, ACT_SILU, false },
         { 1, 4, 8, 3, 13, 13, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, true, ACT_NONE, true },
+        /* stride 2 onto small planes, through the phases at AVX-512: RegNet's
+         * 14x14 -> 7x7, asymmetric padding on odd sizes, rows of 13 (14 of
+         * 16 lanes a row), 5x5 */
+        { 1, 3, 16, 16, 14, 14, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, true, ACT_RELU, true },
+        { 1, 2, 12, 16, 13, 15, 3, 3, 2, 2, 1, 1, { 1, 0, 0, 1 }, true, ACT_SILU, false },
+        { 1, 2, 8, 16, 20, 26, 3, 3, 2, 2, 1, 1, { 1, 1, 1, 1 }, false, ACT_NONE, true },
+        { 1, 2, 16, 16, 14, 14, 5, 5, 2, 2, 1, 1, { 2, 2, 2, 2 }, true, ACT_RELU, false },
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         struct cc_expect e = { .kernel = "grouped", .steps = 1, .tol = 5e-5, .levels = 6 };
