@@ -412,12 +412,14 @@ static int wino_run(const struct cpu_model *m, const struct cpu_step *s, struct 
 /* The run-time weight transform (lazy), in multiply-adds' time per channel
  * pair: about 10 vector operations of 16 lanes, and the taps' first read. */
 #define WINO_U_TRANSFORM 200.0
-/* Phases instead of bands at 2 threads or more: about 20 us, in
+/* Phases instead of bands at 2 threads or more: about 7 us, in
  * multiply-adds' time at ~90 G a second (per thread, like the rest). At 40
  * us squeezenet's 13x13 64 -> 256 layers stayed direct at 2 threads, 0.206
- * ms against 0.143-0.147 in phases; the layers this lets through are the
- * only ones in the zoo that change. */
-#define WINO_PHASES 1.8e6
+ * ms against 0.143-0.147 in phases; at 20 us its 48 -> 192 layers did,
+ * 0.100 ms against 0.076 in phases. googlenet's 14x14 32 -> 128 layer,
+ * next in line, stays direct (1.06 times slower in phases); those
+ * squeezenet layers are the only ones in the zoo that change. */
+#define WINO_PHASES 0.6e6
 
 static double fill(int64_t n, int64_t u)
 {
