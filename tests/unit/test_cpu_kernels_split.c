@@ -81,6 +81,29 @@ static void test_depth_split_after_depthwise(void **state)
     }
 }
 
+/* As many outputs as inputs: the partial products would be as large as the
+ * input, so the depth stays whole and the product splits its rows */
+static void test_no_depth_split_when_square(void **state)
+{
+    (void)state;
+    static const struct dw_pw_case cases[] = {
+        { 160, 160, 7, true, true, true },
+        { 144, 96, 14, true, false, false }, /* fewer outputs, but more than half */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct dw_pw_case *c = &cases[i];
+        char what[128];
+        snprintf(what, sizeof(what), "depthwise %lld -> 1x1 %lld at %lldx%lld", (long long)c->c,
+                 (long long)c->m, (long long)c->h, (long long)c->h);
+        struct cc_expect e = { .kernel = "conv_gemm_t",
+                               .kernel_mt = "conv_gemm_tr",
+                               .steps = 2,
+                               .tol = 5e-5,
+                               .levels = 1u << 2 };
+        cc_check(what, dw_pw_build, c, 1400 + i, &e);
+    }
+}
+
 struct rows_case {
     int64_t c, m, h, kernel, stride;
     bool relu, residual;
@@ -418,6 +441,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depth_split_after_depthwise),
+        cmocka_unit_test(test_no_depth_split_when_square),
         cmocka_unit_test(test_expansion_in_depthwise),
         cmocka_unit_test(test_expansion_in_grouped),
         cmocka_unit_test(test_first_conv_in_pool),
