@@ -349,8 +349,12 @@ int cpu_conv_direct_prepare(struct cpu_model *m, struct cpu_step *s,
      * asks for the next one's: its columns of B (first panel only) and its
      * residual rows. RegNet's block1-0 f.c (32 -> 32 at 56x56, 400 KB
      * each) took 0.68 of its time at 1 thread in the model, 0.74 at 2; on
-     * inputs that stay in L2 the requests cost 2-5%. */
-    d->pf_b = d->plain && (size_t)(cs->c * plane) * sizeof(float) > cpu_cache_l2_bytes() / 4;
+     * inputs that stay in L2 the requests cost 2-5%, and on deep ones
+     * (MnasNet's 72 -> 24 and 240 -> 40 projections, 0.75-0.9 MB) 4-8%:
+     * their long k loop reads each row of B long enough for the
+     * prefetchers. */
+    d->pf_b = d->plain && d->k <= 64 &&
+              (size_t)(cs->c * plane) * sizeof(float) > cpu_cache_l2_bytes() / 4;
     d->threads = cpu_sgemm_threads(d->mg, plane, d->k, m->be->threads);
     if (d->threads > d->rows * d->ntx) d->threads = (int)(d->rows * d->ntx);
 
