@@ -68,6 +68,10 @@ struct cpu_tile {
      * a time */
     const float *bpf;
     const float *rpf; /* the next tile's residual rows (ldres apart), or NULL */
+    /* B read in place (cpu_tile_bind_fn), where the level has bind_tail: the
+     * lanes of B's last vector to load, 0 for all; the others read as 0.
+     * Set where that vector would end past the tensor. */
+    uint16_t bmask;
 };
 
 /* tile += A panel (kc x mr) times B panel (kc x nr), over the kernel's full
@@ -101,6 +105,7 @@ struct cpu_ukernel {
     cpu_tile_fn tile;
     cpu_tile_ind_fn tile_ind;   /* NULL where the level has none */
     cpu_tile_bind_fn tile_bind; /* NULL where the level has none */
+    bool bind_tail;             /* tile_bind loads only cpu_tile.bmask of B's last vector */
     cpu_gemv_fn gemv;           /* NULL in a level's extra shapes (cpu_ukernel_shapes) */
     /* run-time packing at this level (cpu_pack_kn, cpu_pack_conv below) */
     void (*pack_kn)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,

@@ -27,8 +27,13 @@ static __m256i edge_mask(int cols)
 /* With boff, B is read in place: its columns at step k start at
  * b + boff[k]. */
 INLINE void tile_nv(int64_t kc, const float *a, const float *b, const int32_t *boff,
-                    const struct cpu_tile *t, const int nv)
+                    const struct cpu_tile *t, const int nv, const bool tail)
 {
+    /* tail: B's last vector only to cpu_tile.bmask's lanes */
+    const __m256i bm =
+        _mm256_cmpgt_epi32(_mm256_and_si256(_mm256_set1_epi32(t->bmask >> (8 * (nv - 1))),
+                                            _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128)),
+                           _mm256_setzero_si256());
     __m256 acc[MR][NVMAX];
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++)
@@ -44,7 +49,9 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const int32_t *b
         const float *bk = boff ? b + boff[k] : b;
 #pragma GCC unroll 2
         for (int v = 0; v < NVMAX; v++)
-            bv[v] = v < nv ? _mm256_loadu_ps(bk + 8 * v) : _mm256_setzero_ps();
+            bv[v] = v >= nv               ? _mm256_setzero_ps()
+                    : tail && v == nv - 1 ? _mm256_maskload_ps(bk + 8 * v, bm)
+                                          : _mm256_loadu_ps(bk + 8 * v);
 #pragma GCC unroll 6
         for (int i = 0; i < MR; i++) {
             const __m256 ai = _mm256_broadcast_ss(a + i);
@@ -100,23 +107,35 @@ INLINE void tile_nv(int64_t kc, const float *a, const float *b, const int32_t *b
 /* The tile for t->nr columns, one or two vectors, B packed or (boff) read
  * in place. */
 INLINE void tile_w(int64_t kc, const float *a, const float *b, const int32_t *boff,
-                   const struct cpu_tile *t)
+                   const struct cpu_tile *t, const bool tail)
 {
     if (t->nr > 8)
-        tile_nv(kc, a, b, boff, t, 2);
+        tile_nv(kc, a, b, boff, t, 2, tail);
     else
-        tile_nv(kc, a, b, boff, t, 1);
+        tile_nv(kc, a, b, boff, t, 1, tail);
 }
 
 static void tile(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
-    tile_w(kc, a, b, NULL, t);
+    tile_w(kc, a, b, NULL, t, false);
+}
+
+/* The plane's last tile (cpu_tile.bmask), a function of its own: the
+ * masked load stays out of the common loop. */
+__attribute__((noinline)) static void tile_bind_tail(int64_t kc, const float *a, const float *b,
+                                                     const int32_t *boff, const struct cpu_tile *t)
+{
+    tile_w(kc, a, b, boff, t, true);
 }
 
 static void tile_bind(int64_t kc, const float *a, const float *b, const int32_t *boff,
                       const struct cpu_tile *t)
 {
-    tile_w(kc, a, b, boff, t);
+    if (t->bmask) {
+        tile_bind_tail(kc, a, b, boff, t);
+        return;
+    }
+    tile_w(kc, a, b, boff, t, false);
 }
 
 static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y, const float *bias,
@@ -166,6 +185,7 @@ const struct cpu_ukernel cpu_ukernel_avx2 = {
     .l2_block = 384 * 1024,
     .tile = tile,
     .tile_bind = tile_bind,
+    .bind_tail = true,
     .gemv = gemv,
     .pack_kn = cpu_pack_kn_avx2,
     .pack_conv = cpu_pack_conv_avx2,

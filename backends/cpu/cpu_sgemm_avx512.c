@@ -30,7 +30,7 @@ static __mmask16 edge_mask(int cols)
  * columns at step k start at b + boff[k]. */
 INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float *b,
                     const int32_t *boff, const struct cpu_tile *t, const int mr, const int nv,
-                    const bool pf_next)
+                    const bool pf_next, const bool tail)
 {
     __m512 acc[MR][NVMAX];
 #pragma GCC unroll 8
@@ -49,6 +49,7 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
      * 150 -> 120-137 GFLOP/s with C in cache). */
     const int pfc = kc < 64 ? 0 : t->mr < mr ? t->mr : mr;
     const float *rpf = t->rpf;
+    const __mmask16 bmask = (__mmask16)t->bmask;
     for (int64_t k = 0; k < kc; k++) {
         if (k < pfn) _mm_prefetch(pf + 64 * k, _MM_HINT_T0);
         if (k < pfc) {
@@ -74,7 +75,9 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
         const float *bk = boff ? b + boff[k] : b;
 #pragma GCC unroll 3
         for (int v = 0; v < NVMAX; v++)
-            bv[v] = v < nv ? _mm512_loadu_ps(bk + 16 * v) : _mm512_setzero_ps();
+            bv[v] = v >= nv               ? _mm512_setzero_ps()
+                    : tail && v == nv - 1 ? _mm512_maskz_loadu_ps(bmask, bk + 16 * v)
+                                          : _mm512_loadu_ps(bk + 16 * v);
         const float *ak = off ? a + off[k] : a;
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
@@ -125,36 +128,37 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
 /* The tile for t->nr columns, one to three vectors: each width its own
  * instance of tile_nv, A and B in place or packed as the pointers say. */
 INLINE void tile_mr(int64_t kc, const float *a, const int32_t *off, const float *b,
-                    const int32_t *boff, const struct cpu_tile *t, const int mr, const bool pf_next)
+                    const int32_t *boff, const struct cpu_tile *t, const int mr, const bool pf_next,
+                    const bool tail)
 {
     if (t->nr > 32)
-        tile_nv(kc, a, off, b, boff, t, mr, 3, pf_next);
+        tile_nv(kc, a, off, b, boff, t, mr, 3, pf_next, tail);
     else if (t->nr > 16)
-        tile_nv(kc, a, off, b, boff, t, mr, 2, pf_next);
+        tile_nv(kc, a, off, b, boff, t, mr, 2, pf_next, tail);
     else
-        tile_nv(kc, a, off, b, boff, t, mr, 1, pf_next);
+        tile_nv(kc, a, off, b, boff, t, mr, 1, pf_next, tail);
 }
 
 static void tile(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
-    tile_mr(kc, a, NULL, b, NULL, t, 8, false);
+    tile_mr(kc, a, NULL, b, NULL, t, 8, false, false);
 }
 
 static void tile_7x48(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
-    tile_mr(kc, a, NULL, b, NULL, t, 7, false);
+    tile_mr(kc, a, NULL, b, NULL, t, 7, false, false);
 }
 
 static void tile_ind(int64_t kc, const float *a, const int32_t *off, const float *b,
                      const struct cpu_tile *t)
 {
-    tile_mr(kc, a, off, b, NULL, t, 8, false);
+    tile_mr(kc, a, off, b, NULL, t, 8, false, false);
 }
 
 static void tile_ind_7x48(int64_t kc, const float *a, const int32_t *off, const float *b,
                           const struct cpu_tile *t)
 {
-    tile_mr(kc, a, off, b, NULL, t, 7, false);
+    tile_mr(kc, a, off, b, NULL, t, 7, false, false);
 }
 
 /* The prefetching loop is a function of its own: tested at every step, the
@@ -163,17 +167,29 @@ static void tile_ind_7x48(int64_t kc, const float *a, const int32_t *off, const 
 __attribute__((noinline)) static void tile_bind_pf(int64_t kc, const float *a, const float *b,
                                                    const int32_t *boff, const struct cpu_tile *t)
 {
-    tile_mr(kc, a, NULL, b, boff, t, 8, true);
+    tile_mr(kc, a, NULL, b, boff, t, 8, true, false);
+}
+
+/* A plain layer's last tile of the plane, B's last vector masked
+ * (cpu_tile.bmask): a function of its own too. */
+__attribute__((noinline)) static void tile_bind_tail(int64_t kc, const float *a, const float *b,
+                                                     const int32_t *boff, const struct cpu_tile *t)
+{
+    tile_mr(kc, a, NULL, b, boff, t, 8, false, true);
 }
 
 static void tile_bind(int64_t kc, const float *a, const float *b, const int32_t *boff,
                       const struct cpu_tile *t)
 {
+    if (t->bmask) {
+        tile_bind_tail(kc, a, b, boff, t);
+        return;
+    }
     if (t->bpf || t->rpf) {
         tile_bind_pf(kc, a, b, boff, t);
         return;
     }
-    tile_mr(kc, a, NULL, b, boff, t, 8, false);
+    tile_mr(kc, a, NULL, b, boff, t, 8, false, false);
 }
 
 static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y, const float *bias,
@@ -221,6 +237,7 @@ const struct cpu_ukernel cpu_ukernel_avx512 = {
     .tile = tile,
     .tile_ind = tile_ind,
     .tile_bind = tile_bind,
+    .bind_tail = true,
     .gemv = gemv,
     .pack_kn = cpu_pack_kn_avx512,
     .pack_conv = cpu_pack_conv_avx512,

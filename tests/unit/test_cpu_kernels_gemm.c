@@ -327,6 +327,11 @@ static void test_conv_direct(void **state)
         { 1, 20, 48, 47, 16, 1, 1, 3, 3, 1, 1, { 0, 0, 0, 0 }, 1, false },
         { 1, 16, 32, 16, 24, 1, 1, 2, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
         { 1, 24, 57, 63, 32, 1, 1, 2, 2, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        /* plain layers on planes that are not whole vectors: the last one
+         * read masked (SqueezeNet's 27x27 and 55x55 reductions), a batch */
+        { 1, 64, 27, 27, 24, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 2, 56, 23, 25, 48, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false },
+        { 1, 96, 55, 55, 48, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct conv_spec *s = &cases[i];
