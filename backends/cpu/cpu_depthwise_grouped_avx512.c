@@ -18,7 +18,7 @@
 #define ACC_DECL(o) __m512 a##o = _mm512_set1_ps(a->bias[o]);
 #define ACC_FMA(o)  a##o = _mm512_fmadd_ps(xv, _mm512_set1_ps(wt[o]), a##o);
 #define ACC_STORE(o)                                                                               \
-    if (o < a->nout) output_store(a, a##o, o, at, m);
+    if (o < a->nout) output_store(a, a##o, o, at, m, false);
 
 void cpu_gconv_avx512(const struct cpu_gconv *a);
 
@@ -27,12 +27,19 @@ static inline int64_t cpu_ceil_div16(int64_t n)
     return (n + 15) / 16;
 }
 
-/* Stores 16 outputs of output channel o from `at` (lane mask m). */
-AVX512_INLINE void output_store(const struct cpu_gconv *a, __m512 v, int o, int64_t at, __mmask16 m)
+/* Stores the outputs of output channel o from `at`: lanes m, or with
+ * packed the lanes m compressed into consecutive outputs (gconv_phase). */
+AVX512_INLINE void output_store(const struct cpu_gconv *a, __m512 v, int o, int64_t at, __mmask16 m,
+                                const bool packed)
 {
     const int64_t off = o * a->yplane + at;
-    if (a->sum) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, a->sum + off));
-    _mm512_mask_storeu_ps(a->y + off, m, act16(v, a->act));
+    if (a->sum)
+        v = _mm512_add_ps(v, packed ? _mm512_maskz_expandloadu_ps(m, a->sum + off)
+                                    : _mm512_maskz_loadu_ps(m, a->sum + off));
+    if (packed)
+        _mm512_mask_compressstoreu_ps(a->y + off, m, act16(v, a->act));
+    else
+        _mm512_mask_storeu_ps(a->y + off, m, act16(v, a->act));
 }
 
 static void gconv_flat(const struct cpu_gconv *a)
@@ -80,15 +87,7 @@ static bool gconv_phase_fits(const struct cpu_gconv *a)
 }
 
 #define ACC_PSTORE(o)                                                                              \
-    if (o < a->nout) phase_store(a, a##o, o, dst, m);
-
-/* Stores the kept lanes m of output channel o at output index dst. */
-AVX512_INLINE void phase_store(const struct cpu_gconv *a, __m512 v, int o, int64_t dst, __mmask16 m)
-{
-    const int64_t off = o * a->yplane + dst;
-    if (a->sum) v = _mm512_add_ps(v, _mm512_maskz_expandloadu_ps(m, a->sum + off));
-    _mm512_mask_compressstoreu_ps(a->y + off, m, act16(v, a->act));
-}
+    if (o < a->nout) output_store(a, a##o, o, dst, m, true);
 
 static void gconv_phase(const struct cpu_gconv *a)
 {

@@ -57,6 +57,25 @@ static void dw_pw_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
     add_relu_output(g, y, c->residual ? yd : NULL, true, c->relu);
 }
 
+/* Each case at AVX-512 (where the transposed product reads its input in
+ * place), kernel_mt the 1x1 layer's kernel on more than one thread. */
+static void dw_pw_check(const struct dw_pw_case *cases, size_t n, const char *kernel_mt,
+                        uint64_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct dw_pw_case *c = &cases[i];
+        char what[128];
+        snprintf(what, sizeof(what), "depthwise %lld -> 1x1 %lld at %lldx%lld", (long long)c->c,
+                 (long long)c->m, (long long)c->h, (long long)c->h);
+        struct cc_expect e = { .kernel = "conv_gemm_t",
+                               .kernel_mt = kernel_mt,
+                               .steps = 2,
+                               .tol = 5e-5,
+                               .levels = 1u << 2 };
+        cc_check(what, dw_pw_build, c, seed + i, &e);
+    }
+}
+
 static void test_depth_split_after_depthwise(void **state)
 {
     (void)state;
@@ -66,19 +85,7 @@ static void test_depth_split_after_depthwise(void **state)
         { 320, 96, 7, true, false, true },   /* 7x7, 107 + 107 + 106 */
         { 576, 96, 14, true, true, true },
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const struct dw_pw_case *c = &cases[i];
-        char what[128];
-        snprintf(what, sizeof(what), "depthwise %lld -> 1x1 %lld at %lldx%lld", (long long)c->c,
-                 (long long)c->m, (long long)c->h, (long long)c->h);
-        /* the transposed product reads the input in place at AVX-512 only */
-        struct cc_expect e = { .kernel = "conv_gemm_t",
-                               .kernel_mt = "conv_gemm_tk",
-                               .steps = 2,
-                               .tol = 5e-5,
-                               .levels = 1u << 2 };
-        cc_check(what, dw_pw_build, c, 1300 + i, &e);
-    }
+    dw_pw_check(cases, sizeof(cases) / sizeof(cases[0]), "conv_gemm_tk", 1300);
 }
 
 /* As many outputs as inputs: the partial products would be as large as the
@@ -90,18 +97,7 @@ static void test_no_depth_split_when_square(void **state)
         { 160, 160, 7, true, true, true },
         { 144, 96, 14, true, false, false }, /* fewer outputs, but more than half */
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const struct dw_pw_case *c = &cases[i];
-        char what[128];
-        snprintf(what, sizeof(what), "depthwise %lld -> 1x1 %lld at %lldx%lld", (long long)c->c,
-                 (long long)c->m, (long long)c->h, (long long)c->h);
-        struct cc_expect e = { .kernel = "conv_gemm_t",
-                               .kernel_mt = "conv_gemm_tr",
-                               .steps = 2,
-                               .tol = 5e-5,
-                               .levels = 1u << 2 };
-        cc_check(what, dw_pw_build, c, 1400 + i, &e);
-    }
+    dw_pw_check(cases, sizeof(cases) / sizeof(cases[0]), "conv_gemm_tr", 1400);
 }
 
 struct rows_case {
