@@ -4,6 +4,7 @@
 #include <cmocka.h>
 
 #include "cpu_check.h"
+#include "guard_alloc.h"
 
 #include "inferd_backend.h"
 #include "ops.h"
@@ -167,7 +168,7 @@ static void inputs_fill(const struct ir_graph *g, uint64_t seed, struct ir_tenso
         in[i].ndim = v->shape.ndim;
         memcpy(in[i].dims, v->shape.dims, sizeof(in[i].dims));
         in[i].nbytes = (size_t)n * sizeof(float);
-        float *p = ir_alloc(in[i].nbytes ? in[i].nbytes : 4);
+        float *p = guard_alloc(in[i].nbytes);
         assert_non_null(p);
         for (int64_t k = 0; k < n; k++) p[k] = cc_float(&rng, -4.0f, 4.0f);
         in[i].data = p;
@@ -351,6 +352,6 @@ void cc_check(const char *what, cc_build_fn *build, const void *arg, uint64_t se
                         numel, nout);
     for (int v = 0; v < rg->nvalues; v++) ir_free(buf[v]);
     free(buf);
-    for (int i = 0; i < nin; i++) ir_free(in[i].data);
+    for (int i = 0; i < nin; i++) guard_free(in[i].data, in[i].nbytes);
     ir_graph_free(rg);
 }

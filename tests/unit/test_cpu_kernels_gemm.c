@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "guard_alloc.h"
 #include "inferd_backend.h"
 #include "inferd_config.h"
 #include "inferd_error.h"
@@ -65,7 +66,7 @@ static void inputs_make(const struct ir_graph *g, struct run_inputs *ri)
     assert_true(ri->n <= 4);
     for (int i = 0; i < ri->n; i++) {
         ir_value_tensor(g, g->inputs[i], &ri->t[i]);
-        ri->t[i].data = malloc(ri->t[i].nbytes ? ri->t[i].nbytes : 1);
+        ri->t[i].data = guard_alloc(ri->t[i].nbytes);
         assert_non_null(ri->t[i].data);
         fill_random(ri->t[i].data, (int64_t)(ri->t[i].nbytes / sizeof(float)), 1000u + (unsigned)i);
     }
@@ -73,7 +74,7 @@ static void inputs_make(const struct ir_graph *g, struct run_inputs *ri)
 
 static void inputs_free(struct run_inputs *ri)
 {
-    for (int i = 0; i < ri->n; i++) free(ri->t[i].data);
+    for (int i = 0; i < ri->n; i++) guard_free(ri->t[i].data, ri->t[i].nbytes);
 }
 
 /* act->sum set: the node gets a residual input of its output's shape, as
