@@ -68,9 +68,10 @@ struct cpu_tile {
      * a time */
     const float *bpf;
     const float *rpf; /* the next tile's residual rows (ldres apart), or NULL */
-    /* B read in place (cpu_tile_bind_fn), where the level has bind_tail: the
-     * lanes of B's last vector to load, 0 for all; the others read as 0.
-     * Set where that vector would end past the tensor. */
+    /* B read in place (cpu_tile_bind_fn), where the level has bind_tail:
+     * which of the tile's last 16 columns to load (bit j: column 16 *
+     * ((nr - 1) / 16) + j), 0 for all; the others read as 0. Set where the
+     * tile's last vector would end past the tensor. */
     uint16_t bmask;
 };
 
