@@ -103,17 +103,6 @@ void PACK_FN(cpu_pack_conv)(const void *src, int64_t k0, int64_t kc, int64_t j0,
             } else {
                 /* columns [a, b) of the run read inside the row */
                 const float *xr = xc + iy * cv->w;
-                /* A strided convolution reads a row, skips sh - 1, and
-                 * moves to the next channel after a few rows: too short a
-                 * stream for the prefetchers, so each load waited on L3.
-                 * Asking for the row two output rows on, at the start of
-                 * each, made RegNet's 112x112 stride-2 1x1 layer 0.7 times
-                 * as long in the model (0.134 -> 0.093 ms). */
-                if (cv->sh > 1 && ox == 0 && iy + 2 * cv->sh < cv->h) {
-                    const char *nx = (const char *)(xr + 2 * cv->sh * cv->w);
-                    for (int64_t o = 0; o < cv->w * (int64_t)sizeof(float); o += 64)
-                        __builtin_prefetch(nx + o);
-                }
                 const int64_t ix = ox * cv->sw + xoff, sw = cv->sw;
                 const int64_t a = pack_min(pack_first(ix, sw, 0), len);
                 const int64_t b = pack_clamp(pack_first(ix, sw, cv->w), a, len);
