@@ -8,7 +8,10 @@
  *
  * When the output plane is small (7x7 = 49 columns leave a quarter of a
  * 16-lane kernel idle) the product runs transposed, Y^T = X_col^T W^T, with
- * the output channels in the vector lanes; the result is transposed back.
+ * the output channels in the vector lanes. Where the level's tiles can
+ * (cpu_ukernel.store_t), each finished tile is stored transposed, channel by
+ * channel, straight into Y; elsewhere Y^T goes to scratch and is transposed
+ * back in a pass of its own.
  * A residual Add fused into the Conv (ir_act.sum) is added with the bias,
  * before the activation. Depthwise and narrow grouped convolutions are
  * cpu_depthwise*.c's; other ranks and non-constant weights stay on the
@@ -208,13 +211,31 @@ static void conv_rows_task(void *arg, int task, int ntasks)
     gm.m = rows;
     gm.a += oy0 * gm.a_row;
     gm.c += i0 * gm.ldc;
+    if (gm.ct) {
+        gm.ct += i0;
+        if (gm.res) gm.res += i0;
+    }
     cpu_sgemm_run1(&gm, NULL);
+    if (gm.ct) return;
     const struct cpu_vec *vec = cpu_vec_get(j->m->be->isa);
     vec->transpose(gm.c, rows, k->mg, 0, k->mg, j->yg + i0, plane);
     if (j->rg)
         for (int64_t c = 0; c < k->mg; c++)
             cpu_epilogue(j->m->be->isa, j->yg + c * plane + i0, j->rg + c * plane + i0, NULL, 1,
                          rows, &j->s->act);
+}
+
+/* Has the product store Y itself (cpu_sgemm.ct), with the bias, residual and
+ * activation, where the kernels can: no Y^T to put back. */
+static void conv_store_t(const struct conv_kernel *k, const struct cpu_step *s,
+                         struct cpu_sgemm *gm, float *yg, const float *rg)
+{
+    const int64_t plane = k->oh * k->ow;
+    gm->ct = yg;
+    gm->ldct = plane;
+    gm->res = rg;
+    gm->ldres = plane;
+    gm->act = s->act;
 }
 
 /* Y^T comes out of the product: a share of the output channels transposed
@@ -313,6 +334,7 @@ static void conv_run_indirect(const struct cpu_model *m, const struct conv_kerne
         };
         float *yg = yb + g * k->mg * plane;
         const float *rg = rb ? rb + g * k->mg * plane : NULL;
+        if (k->uk->store_t && !k->ksplit) conv_store_t(k, s, &gm, yg, rg);
         if (k->by_rows) {
             struct conv_rows_job rj = { m, k, s, &gm, yg, rg };
             cpu_pool_run(x->pool, conv_rows_task, &rj, k->threads);
@@ -336,7 +358,7 @@ static void conv_run_indirect(const struct cpu_model *m, const struct conv_kerne
             continue;
         }
         cpu_sgemm_run(&gm, x->pool, k->threads);
-        conv_finish_t(m, k, s, x, yt, yg, rg);
+        if (!gm.ct) conv_finish_t(m, k, s, x, yt, yg, rg);
     }
 }
 
@@ -401,8 +423,9 @@ static int conv_run(const struct cpu_model *m, const struct cpu_step *s, struct 
                                         .ldc = k->mg,
                                         .bias_col = bg,
                                         .act = rg ? (struct ir_act){ 0 } : s->act };
+                if (k->uk->store_t) conv_store_t(k, s, &gm, yg, rg);
                 cpu_sgemm_run(&gm, x->pool, k->threads);
-                conv_finish_t(m, k, s, x, yt, yg, rg);
+                if (!gm.ct) conv_finish_t(m, k, s, x, yt, yg, rg);
             }
         }
     }

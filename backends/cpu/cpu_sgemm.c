@@ -28,6 +28,15 @@ void cpu_tile_act_rows(const struct cpu_tile *t)
     }
 }
 
+void cpu_tile_act_cols(const struct cpu_tile *t)
+{
+    if (t->act->kind == IR_ACT_NONE) return;
+    for (int j = 0; j < t->nr; j++) {
+        float *col = t->ct + j * t->ldct;
+        cpu_vec_generic.unary(col, col, t->mr, t->act);
+    }
+}
+
 static void tile_generic(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
     float acc[GMR][GNR];
@@ -337,7 +346,13 @@ static void sgemm_range(const struct cpu_sgemm *g, int64_t kc, int64_t nc, int64
                 t.c = g->c + i0 * g->ldc + j0 + jj;
                 t.nr = (int)cpu_imin(nr, nj - jj);
                 t.bias_col = g->bias_col ? g->bias_col + j0 + jj : NULL;
-                t.res = g->res ? g->res + i0 * g->ldres + j0 + jj : NULL;
+                if (g->ct) {
+                    const bool last = t.flags & CPU_TILE_LAST;
+                    t.ct = last ? g->ct + (j0 + jj) * g->ldct + i0 : NULL;
+                    t.ldct = g->ldct;
+                    t.res = last && g->res ? g->res + (j0 + jj) * g->ldres + i0 : NULL;
+                } else
+                    t.res = g->res ? g->res + i0 * g->ldres + j0 + jj : NULL;
                 if (jj == 0 && p + 1 < p1 && !g->a_off) {
                     /* the next A panel's block, while this one sweeps */
                     t.pf = (const char *)(ap + kb * mr);

@@ -73,6 +73,13 @@ struct cpu_tile {
      * ((nr - 1) / 16) + j), 0 for all; the others read as 0. Set where the
      * tile's last vector would end past the tensor. */
     uint16_t bmask;
+    /* The last k block's output stored transposed, where the level has
+     * store_t: C[i][j] goes to ct[j*ldct + i], and res is read alike
+     * (res[j*ldres + i]); c is then only read, for CPU_TILE_ACC. A
+     * transposed product (rows: plane positions, columns: channels) so
+     * writes its output channel by channel, with no pass to put it back. */
+    float *ct;
+    int64_t ldct;
 };
 
 /* tile += A panel (kc x mr) times B panel (kc x nr), over the kernel's full
@@ -107,6 +114,7 @@ struct cpu_ukernel {
     cpu_tile_ind_fn tile_ind;   /* NULL where the level has none */
     cpu_tile_bind_fn tile_bind; /* NULL where the level has none */
     bool bind_tail;             /* tile_bind loads only cpu_tile.bmask of B's last vector */
+    bool store_t;               /* tile and tile_ind store through cpu_tile.ct */
     cpu_gemv_fn gemv;           /* NULL in a level's extra shapes (cpu_ukernel_shapes) */
     /* run-time packing at this level (cpu_pack_kn, cpu_pack_conv below) */
     void (*pack_kn)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
@@ -138,6 +146,8 @@ const struct cpu_ukernel *cpu_ukernel_for(int isa, int64_t rows, int64_t cols, d
 /* Applies t->act to a stored finished tile, row by row: for the activations
  * a kernel does not evaluate in registers (sigmoid, tanh, hard-swish...). */
 void cpu_tile_act_rows(const struct cpu_tile *t);
+/* The same over a tile stored transposed (cpu_tile.ct), channel by channel. */
+void cpu_tile_act_cols(const struct cpu_tile *t);
 
 /* --- packing (cpu_pack.c) -------------------------------------------------- */
 
@@ -235,6 +245,11 @@ struct cpu_sgemm {
     const float *bias_col; /* n values or NULL */
     const float *res;      /* m x n, row stride ldres, added before act; or NULL */
     int64_t ldres;
+    /* Where uk->store_t: the finished C stored transposed, C[i][j] at
+     * ct[j*ldct + i], res read transposed alike (n x m, row stride ldres);
+     * c then holds only the partial sums of k blocks before the last. */
+    float *ct;
+    int64_t ldct;
     struct ir_act act;
     /* Where each task of cpu_sgemm_run packs its own run-time B blocks: task
      * t at task_scratch + t * task_stride bytes (cpu_exec_task_scratch),

@@ -24,13 +24,79 @@ static __mmask16 edge_mask(int cols)
     return cols >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << cols) - 1);
 }
 
+/* The finished tile stored transposed (cpu_tile.ct): rows are plane
+ * positions and columns channels, so each channel's t->mr positions go out
+ * in one masked store. Sixteen columns at a time through an 8 x 16
+ * transpose: pairs of rows unpacked, a channel's four rows gathered per
+ * 128-bit lane, then the lanes of rows 0-3 and 4-7 paired (z[2s] holds
+ * channels s and 4 + s, z[2s + 1] channels 8 + s and 12 + s, eight
+ * positions each). */
+INLINE void tile_store_t(__m512 acc[MR][NVMAX], const struct cpu_tile *t, const int mr,
+                         const int nv, const bool add, const int kind, const bool simd)
+{
+    const __mmask8 rm = (__mmask8)((1u << t->mr) - 1);
+    const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i hi =
+        _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+#pragma GCC unroll 3
+    for (int v = 0; v < NVMAX; v++) {
+        if (v >= nv || 16 * v >= t->nr) break;
+        const __mmask16 m = edge_mask(t->nr - 16 * v);
+        const __m512 bc =
+            t->bias_col ? _mm512_maskz_loadu_ps(m, t->bias_col + 16 * v) : _mm512_setzero_ps();
+        __m512 r[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            if (i >= mr) {
+                r[i] = _mm512_setzero_ps();
+                continue;
+            }
+            __m512 x = _mm512_add_ps(acc[i][v], bc);
+            if (i < t->mr) {
+                if (add) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, t->c + i * t->ldc + 16 * v));
+                if (t->bias_row) x = _mm512_add_ps(x, _mm512_set1_ps(t->bias_row[i]));
+            }
+            r[i] = x;
+        }
+        __m512 u[8];
+#pragma GCC unroll 2
+        for (int h = 0; h < 8; h += 4) {
+            const __m512 t0 = _mm512_unpacklo_ps(r[h], r[h + 1]);
+            const __m512 t1 = _mm512_unpackhi_ps(r[h], r[h + 1]);
+            const __m512 t2 = _mm512_unpacklo_ps(r[h + 2], r[h + 3]);
+            const __m512 t3 = _mm512_unpackhi_ps(r[h + 2], r[h + 3]);
+            u[h] = _mm512_shuffle_ps(t0, t2, 0x44);
+            u[h + 1] = _mm512_shuffle_ps(t0, t2, 0xee);
+            u[h + 2] = _mm512_shuffle_ps(t1, t3, 0x44);
+            u[h + 3] = _mm512_shuffle_ps(t1, t3, 0xee);
+        }
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) {
+            __m512 x = _mm512_permutex2var_ps(u[q / 2], q % 2 ? hi : lo, u[q / 2 + 4]);
+            const int ca = 16 * v + (q % 2) * 8 + q / 2, cb = ca + 4;
+            const bool sa = ca < t->nr, sb = cb < t->nr;
+            if (t->res) {
+                const __m256 ra =
+                    sa ? _mm256_maskz_loadu_ps(rm, t->res + ca * t->ldres) : _mm256_setzero_ps();
+                const __m256 rb =
+                    sb ? _mm256_maskz_loadu_ps(rm, t->res + cb * t->ldres) : _mm256_setzero_ps();
+                x = _mm512_add_ps(x, _mm512_insertf32x8(_mm512_castps256_ps512(ra), rb, 1));
+            }
+            if (simd) x = act16k(x, t->act, kind);
+            if (sa) _mm256_mask_storeu_ps(t->ct + ca * t->ldct, rm, _mm512_castps512_ps256(x));
+            if (sb) _mm256_mask_storeu_ps(t->ct + cb * t->ldct, rm, _mm512_extractf32x8_ps(x, 1));
+        }
+    }
+    if (!simd) cpu_tile_act_cols(t);
+}
+
 /* The register tile: mr rows, nv vectors of 16 columns (both constant
  * after inlining, so every acc[i][v] lives in a register). With off, A is
  * read in place: row i at step k is a[off[k] + i]; with boff, B is: its
  * columns at step k start at b + boff[k]. */
 INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float *b,
                     const int32_t *boff, const struct cpu_tile *t, const int mr, const int nv,
-                    const bool pf_next, const bool tail)
+                    const bool pf_next, const bool tail, const bool ct)
 {
     __m512 acc[MR][NVMAX];
 #pragma GCC unroll 8
@@ -47,12 +113,16 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
      * core keeps in flight), rather than stall the stores. Not in short
      * loops: at k = 16 the extra loads cost more than they save (measured
      * 150 -> 120-137 GFLOP/s with C in cache). */
-    const int pfc = kc < 64 ? 0 : t->mr < mr ? t->mr : mr;
+    const int pfc = kc < 64 ? 0 : ct ? t->nr : t->mr < mr ? t->mr : mr;
     const float *rpf = t->rpf;
     const __mmask16 bmask = (__mmask16)t->bmask;
     for (int64_t k = 0; k < kc; k++) {
         if (k < pfn) _mm_prefetch(pf + 64 * k, _MM_HINT_T0);
-        if (k < pfc) {
+        if (ct && k < pfc) {
+            /* a channel's positions, one line (two where they straddle) */
+            __builtin_prefetch(t->ct + k * t->ldct, 1, 3);
+            if (t->res) __builtin_prefetch(t->res + k * t->ldres, 0, 3);
+        } else if (k < pfc) {
 #pragma GCC unroll 3
             for (int v = 0; v < NVMAX; v++) {
                 if (v >= nv) break;
@@ -94,6 +164,10 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
     const bool last = t->flags & CPU_TILE_LAST, add = t->flags & CPU_TILE_ACC;
     const int kind = last ? t->act->kind : IR_ACT_NONE;
     const bool simd = kind != IR_ACT_TANH; /* the others in registers (cpu_eltwise_avx512.h) */
+    if (ct) {
+        tile_store_t(acc, t, mr, nv, add, kind, simd);
+        return;
+    }
     __mmask16 m[NVMAX];
     __m512 bc[NVMAX];
 #pragma GCC unroll 3
@@ -129,36 +203,68 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
  * instance of tile_nv, A and B in place or packed as the pointers say. */
 INLINE void tile_mr(int64_t kc, const float *a, const int32_t *off, const float *b,
                     const int32_t *boff, const struct cpu_tile *t, const int mr, const bool pf_next,
-                    const bool tail)
+                    const bool tail, const bool ct)
 {
     if (t->nr > 32)
-        tile_nv(kc, a, off, b, boff, t, mr, 3, pf_next, tail);
+        tile_nv(kc, a, off, b, boff, t, mr, 3, pf_next, tail, ct);
     else if (t->nr > 16)
-        tile_nv(kc, a, off, b, boff, t, mr, 2, pf_next, tail);
+        tile_nv(kc, a, off, b, boff, t, mr, 2, pf_next, tail, ct);
     else
-        tile_nv(kc, a, off, b, boff, t, mr, 1, pf_next, tail);
+        tile_nv(kc, a, off, b, boff, t, mr, 1, pf_next, tail, ct);
+}
+
+/* The transposed stores are instances of their own, out of the plain
+ * tiles' code (cpu_tile.ct) */
+__attribute__((noinline)) static void tile_t8(int64_t kc, const float *a, const int32_t *off,
+                                              const float *b, const struct cpu_tile *t)
+{
+    if (off)
+        tile_mr(kc, a, off, b, NULL, t, 8, false, false, true);
+    else
+        tile_mr(kc, a, NULL, b, NULL, t, 8, false, false, true);
+}
+
+__attribute__((noinline)) static void tile_t7(int64_t kc, const float *a, const int32_t *off,
+                                              const float *b, const struct cpu_tile *t)
+{
+    if (off)
+        tile_mr(kc, a, off, b, NULL, t, 7, false, false, true);
+    else
+        tile_mr(kc, a, NULL, b, NULL, t, 7, false, false, true);
 }
 
 static void tile(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
-    tile_mr(kc, a, NULL, b, NULL, t, 8, false, false);
+    if (t->ct)
+        tile_t8(kc, a, NULL, b, t);
+    else
+        tile_mr(kc, a, NULL, b, NULL, t, 8, false, false, false);
 }
 
 static void tile_7x48(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
-    tile_mr(kc, a, NULL, b, NULL, t, 7, false, false);
+    if (t->ct)
+        tile_t7(kc, a, NULL, b, t);
+    else
+        tile_mr(kc, a, NULL, b, NULL, t, 7, false, false, false);
 }
 
 static void tile_ind(int64_t kc, const float *a, const int32_t *off, const float *b,
                      const struct cpu_tile *t)
 {
-    tile_mr(kc, a, off, b, NULL, t, 8, false, false);
+    if (t->ct)
+        tile_t8(kc, a, off, b, t);
+    else
+        tile_mr(kc, a, off, b, NULL, t, 8, false, false, false);
 }
 
 static void tile_ind_7x48(int64_t kc, const float *a, const int32_t *off, const float *b,
                           const struct cpu_tile *t)
 {
-    tile_mr(kc, a, off, b, NULL, t, 7, false, false);
+    if (t->ct)
+        tile_t7(kc, a, off, b, t);
+    else
+        tile_mr(kc, a, off, b, NULL, t, 7, false, false, false);
 }
 
 /* The prefetching loop is a function of its own: tested at every step, the
@@ -167,7 +273,7 @@ static void tile_ind_7x48(int64_t kc, const float *a, const int32_t *off, const 
 __attribute__((noinline)) static void tile_bind_pf(int64_t kc, const float *a, const float *b,
                                                    const int32_t *boff, const struct cpu_tile *t)
 {
-    tile_mr(kc, a, NULL, b, boff, t, 8, true, false);
+    tile_mr(kc, a, NULL, b, boff, t, 8, true, false, false);
 }
 
 /* A plain layer's last tile of the plane, B's last vector masked
@@ -175,7 +281,7 @@ __attribute__((noinline)) static void tile_bind_pf(int64_t kc, const float *a, c
 __attribute__((noinline)) static void tile_bind_tail(int64_t kc, const float *a, const float *b,
                                                      const int32_t *boff, const struct cpu_tile *t)
 {
-    tile_mr(kc, a, NULL, b, boff, t, 8, false, true);
+    tile_mr(kc, a, NULL, b, boff, t, 8, false, true, false);
 }
 
 static void tile_bind(int64_t kc, const float *a, const float *b, const int32_t *boff,
@@ -189,7 +295,7 @@ static void tile_bind(int64_t kc, const float *a, const float *b, const int32_t 
         tile_bind_pf(kc, a, b, boff, t);
         return;
     }
-    tile_mr(kc, a, NULL, b, boff, t, 8, false, false);
+    tile_mr(kc, a, NULL, b, boff, t, 8, false, false, false);
 }
 
 static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y, const float *bias,
@@ -238,6 +344,7 @@ const struct cpu_ukernel cpu_ukernel_avx512 = {
     .tile_ind = tile_ind,
     .tile_bind = tile_bind,
     .bind_tail = true,
+    .store_t = true,
     .gemv = gemv,
     .pack_kn = cpu_pack_kn_avx512,
     .pack_conv = cpu_pack_conv_avx512,
@@ -252,6 +359,7 @@ const struct cpu_ukernel cpu_ukernel_avx512_7x48 = {
     .l2_block = 384 * 1024,
     .tile = tile_7x48,
     .tile_ind = tile_ind_7x48,
+    .store_t = true,
     .gemv = NULL,
     .pack_kn = cpu_pack_kn_avx512,
     .pack_conv = cpu_pack_conv_avx512,
