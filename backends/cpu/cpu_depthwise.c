@@ -85,6 +85,7 @@ static void dw_task(void *arg, int t, int ntasks)
         return;
     }
     for (int64_t i = lo; i < hi; i++) {
+        if (i + 1 < hi) cpu_prefetch_out(j->y + (i + 1) * yplane, yplane, ntasks);
         const int64_t b = i / k->m, o = i % k->m;
         struct cpu_plane p = {
             .x = j->x + (b * k->c + o / k->mult) * xplane,
@@ -115,6 +116,11 @@ static void dw_block_task(void *arg, int t, int ntasks)
     cpu_task_range(k->n * blocks, t, ntasks, &lo, &hi);
     for (int64_t i = lo; i < hi; i++) {
         const int64_t b = i / blocks, c0 = i % blocks * 16;
+        if (i + 1 < hi) {
+            const int64_t b1 = (i + 1) / blocks, c1 = (i + 1) % blocks * 16;
+            cpu_prefetch_out(j->y + (b1 * k->m + c1) * yplane,
+                             (k->m - c1 < 16 ? k->m - c1 : 16) * yplane, ntasks);
+        }
         struct cpu_block blk = {
             .x = j->x + (b * k->c + c0) * xplane,
             .y = j->y + (b * k->m + c0) * yplane,

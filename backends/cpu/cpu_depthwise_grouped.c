@@ -61,6 +61,12 @@ static void gc_task(void *arg, int t, int ntasks)
         const int64_t o0 = grp * k->mg + blk * k->ob; /* first output channel */
         const int64_t nout = k->mg - blk * k->ob < k->ob ? k->mg - blk * k->ob : k->ob;
         const int64_t yoff = (b * k->m + o0) * yplane;
+        if (i + 1 < hi) {
+            /* the next block's output starts where this one's ends */
+            const int64_t nblk = (i + 1) % per_image % k->blocks;
+            const int64_t nnext = k->mg - nblk * k->ob < k->ob ? k->mg - nblk * k->ob : k->ob;
+            cpu_prefetch_out(j->y + yoff + nout * yplane, nnext * yplane, ntasks);
+        }
         struct cpu_gconv a = {
             .g = g,
             .cg = k->cg,
