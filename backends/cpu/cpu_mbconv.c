@@ -190,6 +190,9 @@ static void mb_task(void *arg, int t, int ntasks)
             continue;
         }
         for (int64_t c = 0; c < k->m; c++) {
+            if (c + 1 < k->m)
+                cpu_prefetch_out(j->y + (c + 1) * g->oh * g->ow + oy0 * g->ow, (oy1 - oy0) * g->ow,
+                                 ntasks);
             const struct cpu_plane p = {
                 .x = buf + c * rs,
                 .y = j->y + c * g->oh * g->ow + oy0 * g->ow,
