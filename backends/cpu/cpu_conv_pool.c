@@ -164,6 +164,11 @@ static void cp_task(void *arg, int t, int ntasks)
                                  buf + keep * g->w, rs);
         const int64_t taps = g->kh * g->kw;
         for (int64_t c = 0; c < k->m; c++) {
+            /* (not before a depthwise window: 1.01-1.04 there, measured
+             * on the 112x112 first blocks of three MobileNets) */
+            if (c + 1 < k->m && !k->dw_w)
+                cpu_prefetch_out(j->y + (c + 1) * g->oh * g->ow + oy0 * g->ow, (oy1 - oy0) * g->ow,
+                                 ntasks);
             const struct cpu_plane p = {
                 .x = buf + c * rs,
                 .y = j->y + c * g->oh * g->ow + oy0 * g->ow,
