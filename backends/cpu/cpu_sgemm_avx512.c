@@ -214,24 +214,18 @@ INLINE void tile_mr(int64_t kc, const float *a, const int32_t *off, const float 
 }
 
 /* The transposed stores are instances of their own, out of the plain
- * tiles' code (cpu_tile.ct) */
-__attribute__((noinline)) static void tile_t8(int64_t kc, const float *a, const int32_t *off,
-                                              const float *b, const struct cpu_tile *t)
-{
-    if (off)
-        tile_mr(kc, a, off, b, NULL, t, 8, false, false, true);
-    else
-        tile_mr(kc, a, NULL, b, NULL, t, 8, false, false, true);
-}
-
-__attribute__((noinline)) static void tile_t7(int64_t kc, const float *a, const int32_t *off,
-                                              const float *b, const struct cpu_tile *t)
-{
-    if (off)
-        tile_mr(kc, a, off, b, NULL, t, 7, false, false, true);
-    else
-        tile_mr(kc, a, NULL, b, NULL, t, 7, false, false, true);
-}
+ * tiles' code (cpu_tile.ct): A packed, or in place (off). */
+#define TILE_T(name, MR)                                                                           \
+    __attribute__((noinline)) static void name(int64_t kc, const float *a, const int32_t *off,     \
+                                               const float *b, const struct cpu_tile *t)           \
+    {                                                                                              \
+        if (off)                                                                                   \
+            tile_mr(kc, a, off, b, NULL, t, MR, false, false, true);                               \
+        else                                                                                       \
+            tile_mr(kc, a, NULL, b, NULL, t, MR, false, false, true);                              \
+    }
+TILE_T(tile_t8, 8)
+TILE_T(tile_t7, 7)
 
 static void tile(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
 {
