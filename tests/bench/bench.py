@@ -90,9 +90,11 @@ class Bench:
         self.models = args.models or zoo_folder(b)
         self.probes = []
 
-    def run(self, cmd, what):
+    def run(self, cmd, what, cpus=None):
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         p = subprocess.Popen(LAUNCH + cmd, env=self.env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             preexec_fn=pin)
         try:
             out, err = p.communicate(timeout=RUN_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -165,9 +167,10 @@ class Bench:
         timing = ["--bench", str(a.runs), "--warmup", str(a.warmup)]
         samples = {"inferd": [], "ort": []}
         probes = [self.probe()] if threads > 1 else []
-        for _ in range(a.alternations):
+        for i in range(a.alternations):
+            cpus = pinned_cpus(i, threads)
             for engine, cmd in self.engines(model, inp, threads):
-                out = self.run(cmd + timing, f"{engine} at {threads} threads")
+                out = self.run(cmd + timing, f"{engine} at {threads} threads", cpus)
                 lat, rss = LATENCY.search(out), RSS.search(out)
                 if not lat or not rss:
                     raise Failure(f"{engine}: no latency or RSS line in its output")
@@ -183,6 +186,26 @@ class Bench:
         row["ratio"] = row["inferd_ms"] / row["ort_ms"]
         row["rss_ratio"] = row["inferd_mib"] / row["ort_mib"]
         return row
+
+
+def pinned_cpus(i, threads):
+    """The CPUs the i-th inferd/ORT pair runs on, or None for all of them.
+
+    On a shared machine one vCPU can be a third slower than the other for
+    minutes at a time (a neighbour on its core). Left to the scheduler, the
+    engines' processes land on either at random, and a ratio can move by that
+    third. When the thread count leaves CPUs over, both processes of a pair
+    get the same CPUs and the pairs take the CPUs in turn, so each engine sees
+    the same CPUs the same number of times."""
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+    n = len(allowed) // threads
+    if n < 2:
+        return None
+    k = i % n
+    return set(allowed[k * threads:(k + 1) * threads])
 
 
 def zoo_folder(build):
@@ -436,6 +459,8 @@ def main(argv):
           f"CPU provider, sequential, all graph optimizations)")
     print(f"each engine: {args.alternations} processes x ({args.warmup} warm-up + "
           f"{args.runs} timed runs), alternating; median of medians; zoo input_0.pb")
+    print("where the thread count leaves CPUs over, each inferd/ORT pair runs on the same "
+          "CPUs, the pairs taking the CPUs in turn")
     print(f"first probe: {b.probe() if len(args.threads) and max(args.threads) > 1 else '-'}"
           f" (coreprobe scale; >= {SCALE_TWO_CORES} means two real cores)")
     print()
