@@ -11,11 +11,13 @@ machine, same run (README.md).
 For each model it first checks that `inferd-run` and `ort_run` give the same
 output for the zoo's input (relative L2 <= 1e-4 against each other), then, for
 each thread count, runs `inferd-run --bench RUNS` and `ort_run --bench RUNS`
-alternately (A B A B ..., each a fresh process, --alternations times) and
-takes the median of the per-process medians; peak RSS is the median of the
-per-process peaks. Around each timing at 2 or more threads, `coreprobe` says
-whether the CPUs are two real cores just then; a row where either probe says
-otherwise is marked SMT and left out of the multi-thread geometric mean.
+alternately (A B A B ..., each a fresh process, --alternations times; where the
+thread count leaves CPUs over, both processes of a pair pinned to the same
+CPUs, the pairs taking the CPUs in turn) and takes the median of the
+per-process medians; peak RSS is the median of the per-process peaks.
+Around each timing at 2 or more threads, `coreprobe` says whether the CPUs
+are two real cores just then; a row where either probe says otherwise is
+marked SMT and left out of the multi-thread geometric mean.
 
 It prints one row per model and thread count, the geometric means of the
 inferd/ORT latency ratios and a verdict against the targets of the CPU speed
@@ -188,8 +190,9 @@ class Bench:
         return row
 
 
-def pinned_cpus(i, threads):
-    """The CPUs the i-th inferd/ORT pair runs on, or None for all of them.
+def pinned_cpus(i, threads, allowed=None):
+    """The CPUs the i-th inferd/ORT pair runs on, or None for all of them
+    (allowed: the CPUs to choose from, by default this process's).
 
     On a shared machine one vCPU can be a third slower than the other for
     minutes at a time (a neighbour on its core). Left to the scheduler, the
@@ -197,10 +200,12 @@ def pinned_cpus(i, threads):
     third. When the thread count leaves CPUs over, both processes of a pair
     get the same CPUs and the pairs take the CPUs in turn, so each engine sees
     the same CPUs the same number of times."""
-    try:
-        allowed = sorted(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return None
+    if allowed is None:
+        try:
+            allowed = os.sched_getaffinity(0)
+        except (AttributeError, OSError):
+            return None
+    allowed = sorted(allowed)
     n = len(allowed) // threads
     if n < 2:
         return None

@@ -2,8 +2,9 @@
 """The benchmark's tools without ONNX Runtime or npm: ort_run against a fake
 library (fake_ort.c) through loading, the API version, the function-table check
 and error reporting, coreprobe's output, and how --profile reads both engines'
-profiles and pairs ONNX Runtime's nodes with inferd's; given inferd-run, that
-its --profile with --bench covers the timed runs only.
+profiles and pairs ONNX Runtime's nodes with inferd's, which CPUs each timed
+pair is pinned to; given inferd-run, that its --profile with --bench covers
+the timed runs only.
 
     selftest.py ORT_RUN FAKE_ORT_LIB COREPROBE [INFERD_RUN PLUGIN_DIR MODEL]
 """
@@ -71,6 +72,28 @@ def profile_check():
     return 0 if ok else 1
 
 
+def pin_check():
+    """Which CPUs each inferd/ORT pair is pinned to. Returns the failures."""
+    import bench
+
+    cases = [((0, 1, {0, 1}), {0}), ((1, 1, {0, 1}), {1}), ((2, 1, {1, 0}), {0}),
+             ((0, 2, {0, 1}), None), ((0, 1, {5}), None), ((1, 2, {0, 1, 2, 3}), {2, 3}),
+             ((2, 2, {0, 1, 2, 3}), {0, 1}), ((1, 2, {0, 1, 2}), None)]
+    failures = 0
+    for args, want in cases:
+        got = bench.pinned_cpus(*args)
+        if got != want:
+            print(f"FAIL pinned_cpus{args}: {got}, want {want}")
+            failures += 1
+    mine = bench.pinned_cpus(0, 1)
+    if mine is not None and len(mine) != 1:
+        print(f"FAIL pinned_cpus(0, 1) on this machine: {mine}")
+        failures += 1
+    if not failures:
+        print("ok   pinned_cpus: each pair on the same CPUs, the CPUs in turn")
+    return failures
+
+
 def main(ort_run, fake, coreprobe, inferd_run=None, plugin_dir=None, model_file=None):
     failures = 0
 
@@ -117,6 +140,7 @@ def main(ort_run, fake, coreprobe, inferd_run=None, plugin_dir=None, model_file=
                 "--warmup", "3", "--profile"], 0,
                r"profile: \d+ nodes, [\d.]+ ms per run over 7 runs\n")
     failures += profile_check()
+    failures += pin_check()
     print(f"{failures} failed")
     return 1 if failures else 0
 
