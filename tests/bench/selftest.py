@@ -89,6 +89,16 @@ def pin_check():
     if mine is not None and len(mine) != 1:
         print(f"FAIL pinned_cpus(0, 1) on this machine: {mine}")
         failures += 1
+    # the pin reaches the timed program: Bench.run's child reports its own
+    # affinity (Bench.run needs only env from its instance)
+    runner = type("Runner", (), {"env": dict(os.environ)})()
+    cmd = ["/usr/bin/python3", "-c", "import os; print(sorted(os.sched_getaffinity(0)))"]
+    for cpus in ({min(os.sched_getaffinity(0))}, None):
+        got = bench.Bench.run(runner, cmd, "affinity probe", cpus).strip()
+        want = str(sorted(cpus or os.sched_getaffinity(0)))
+        if got != want:
+            print(f"FAIL Bench.run pinned to {cpus}: the child runs on {got}, want {want}")
+            failures += 1
     if not failures:
         print("ok   pinned_cpus: each pair on the same CPUs, the CPUs in turn")
     return failures
