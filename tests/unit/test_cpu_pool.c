@@ -1,7 +1,9 @@
 /* The CPU plugin's fork-join pool: every task of every job runs exactly once,
  * whether helpers are spinning (inside cpu_pool_begin/end), asleep (outside),
- * or switching between the two; jobs see each other's writes in order. */
+ * or switching between the two; jobs see each other's writes in order; a
+ * thread that is done takes the tasks a busy one has not started. */
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -106,6 +108,49 @@ static void test_jobs_ordered(void **state)
     cpu_pool_destroy(p);
 }
 
+/* Two threads, four tasks: the helper's block is tasks 2 and 3, and task 2
+ * cannot finish before task 3 has run. Whoever runs task 2 first, task 3
+ * must be taken by the caller from the back of the helper's block; a pool
+ * that left each block to its owner would wait here until the timeout. */
+struct steal_job {
+    atomic_bool task3_done;
+    atomic_int timed_out;
+    atomic_int runs;
+};
+
+static void steal_task(void *arg, int task, int ntasks)
+{
+    struct steal_job *j = arg;
+    (void)ntasks;
+    atomic_fetch_add(&j->runs, 1);
+    if (task == 3) atomic_store(&j->task3_done, true);
+    if (task != 2) return;
+    for (int i = 0; i < 5000 && !atomic_load(&j->task3_done); i++) {
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
+    if (!atomic_load(&j->task3_done)) atomic_fetch_add(&j->timed_out, 1);
+}
+
+static void test_idle_thread_steals(void **state)
+{
+    (void)state;
+    struct cpu_pool *p = NULL;
+    assert_int_equal(cpu_pool_create(2, &p), 0);
+    cpu_pool_begin(p);
+    for (int r = 0; r < 20; r++) {
+        struct steal_job j;
+        atomic_init(&j.task3_done, false);
+        atomic_init(&j.timed_out, 0);
+        atomic_init(&j.runs, 0);
+        cpu_pool_run(p, steal_task, &j, 4);
+        assert_int_equal(atomic_load(&j.timed_out), 0);
+        assert_int_equal(atomic_load(&j.runs), 4);
+    }
+    cpu_pool_end(p);
+    cpu_pool_destroy(p);
+}
+
 static void test_destroy_null_and_idle(void **state)
 {
     (void)state;
@@ -125,6 +170,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_task_once),
         cmocka_unit_test(test_jobs_ordered),
+        cmocka_unit_test(test_idle_thread_steals),
         cmocka_unit_test(test_destroy_null_and_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
