@@ -4,7 +4,8 @@ provider on the model zoo, same ONNX file, same input, same thread count, same
 machine, same run (README.md).
 
     bench.py --build BUILD [--threads 1,2] [--runs 10] [--alternations 5]
-             [--warmup 5] [--json FILE] [--check-targets] [MODEL ...]
+             [--warmup 5] [--json FILE] [--check-targets] [--busy-cpu CPU]
+             [MODEL ...]
     bench.py --build BUILD --profile MODEL [--threads N] [--runs N]
              (time per node in both engines, side by side, worst first)
 
@@ -24,6 +25,12 @@ inferd/ORT latency ratios and a verdict against the targets of the CPU speed
 work. Exit status: 0 when every model ran and matched (whatever the verdict; 3
 instead with --check-targets when a target is missed), 1 when a model failed or
 its outputs differ, 2 on bad usage.
+
+With --busy-cpu CPU a spinning shell loop keeps that CPU busy all through the
+timing, as another program on the device would: the table then says how each
+engine holds up when it cannot have every core to itself. coreprobe would only
+report the busy core, so the rows are not probed, and no verdict is given: the
+targets are for a machine the engines have to themselves.
 """
 import argparse
 import json
@@ -168,7 +175,8 @@ class Bench:
         a = self.args
         timing = ["--bench", str(a.runs), "--warmup", str(a.warmup)]
         samples = {"inferd": [], "ort": []}
-        probes = [self.probe()] if threads > 1 else []
+        probe = threads > 1 and a.busy_cpu is None
+        probes = [self.probe()] if probe else []
         for i in range(a.alternations):
             cpus = pinned_cpus(i, threads)
             for engine, cmd in self.engines(model, inp, threads):
@@ -177,7 +185,7 @@ class Bench:
                 if not lat or not rss:
                     raise Failure(f"{engine}: no latency or RSS line in its output")
                 samples[engine].append((float(lat.group(2)), float(rss.group(1))))
-        if threads > 1:
+        if probe:
             probes.append(self.probe())
         row = {"model": name, "threads": threads, "probes": probes,
                "trusted": all(p >= SCALE_TWO_CORES for p in probes)}
@@ -188,6 +196,22 @@ class Bench:
         row["ratio"] = row["inferd_ms"] / row["ort_ms"]
         row["rss_ratio"] = row["inferd_mib"] / row["ort_mib"]
         return row
+
+
+def busy_start(cpu):
+    """A process that keeps `cpu` busy until busy_stop: a shell loop, pinned."""
+    return subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"], start_new_session=True,
+                            preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+
+
+def busy_stop(p):
+    if p is None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
 
 
 def pinned_cpus(i, threads, allowed=None):
@@ -244,8 +268,9 @@ def row_text(r):
             f"{r['rss_ratio']:>9.2f}  {probe}")
 
 
-def verdict(rows, threads):
-    """Prints the geometric means and the targets; returns the number missed."""
+def verdict(rows, threads, busy_cpu=None):
+    """Prints the geometric means and the targets; returns the number missed
+    (none judged when a CPU was kept busy)."""
     ok_rows = [r for r in rows if "error" not in r]
     print()
     means = {}
@@ -256,6 +281,8 @@ def verdict(rows, threads):
         means[t] = g
         note = f"{len(counted)} models" if t == 1 else \
             f"{len(counted)} of {len(at)} rows on two real cores"
+        if busy_cpu is not None:
+            note = f"{len(counted)} models, CPU {busy_cpu} busy"
         print(f"geomean inferd/ORT latency at {t} thread{'s' if t > 1 else ''}: "
               + (f"{g:.3f}" if g else "-") + f"  ({note})")
     counted = [r for r in ok_rows if r["trusted"]]
@@ -278,6 +305,9 @@ def verdict(rows, threads):
         lines.append((f"peak RSS inferd/ORT <= {TARGET_RSS}",
                       f"worst {worst['model']} at {worst['threads']}: {worst['rss_ratio']:.2f}",
                       worst["rss_ratio"] <= TARGET_RSS))
+    if busy_cpu is not None:
+        print(f"verdict: not judged: CPU {busy_cpu} was kept busy (--busy-cpu)")
+        return len(rows) - len(ok_rows)
     print("targets:")
     for what, value, ok in lines:
         mark = "-" if ok is None else ("met" if ok else "MISSED")
@@ -429,6 +459,9 @@ def parse_args(argv):
                     help="exit 3 when a target is missed")
     ap.add_argument("--profile", metavar="MODEL",
                     help="instead: time per node of MODEL in both engines, side by side")
+    ap.add_argument("--busy-cpu", type=int, metavar="CPU",
+                    help="keep CPU busy with a spinning loop while timing (another program "
+                         "on the device); the targets are then not judged")
     ap.add_argument("names", nargs="*", metavar="MODEL", help="models (default: all ten)")
     args = ap.parse_args(argv)
     try:
@@ -438,10 +471,37 @@ def parse_args(argv):
     if not args.threads or min(args.threads) < 1 or args.runs < 1 or args.warmup < 0 \
             or args.alternations < 1:
         ap.error("--threads, --runs and --alternations take positive numbers")
+    if args.busy_cpu is not None:
+        try:
+            cpus = os.sched_getaffinity(0)
+        except (AttributeError, OSError):
+            cpus = set()
+        if args.busy_cpu not in cpus:
+            ap.error(f"--busy-cpu {args.busy_cpu}: not one of this process's CPUs "
+                     f"({', '.join(str(c) for c in sorted(cpus)) or 'unknown'})")
     for n in args.names + ([args.profile] if args.profile else []):
         if n not in MODELS:
             ap.error(f"unknown model '{n}' (known: {', '.join(MODELS)})")
     return args
+
+
+def time_all(b, args, names):
+    """Checks and times every model at every thread count, printing each row."""
+    rows = []
+    for name in names:
+        try:
+            b.check(name)
+        except Failure as e:
+            rows.append({"model": name, "error": f"FAILED: {e}"})
+            print(row_text(rows[-1]), flush=True)
+            continue
+        for t in args.threads:
+            try:
+                rows.append(b.time_one(name, t))
+            except Failure as e:
+                rows.append({"model": name, "threads": t, "error": f"FAILED: {e}"})
+            print(row_text(rows[-1]), flush=True)
+    return rows
 
 
 def main(argv):
@@ -466,25 +526,20 @@ def main(argv):
           f"{args.runs} timed runs), alternating; median of medians; zoo input_0.pb")
     print("where the thread count leaves CPUs over, each inferd/ORT pair runs on the same "
           "CPUs, the pairs taking the CPUs in turn")
-    print(f"first probe: {b.probe() if len(args.threads) and max(args.threads) > 1 else '-'}"
-          f" (coreprobe scale; >= {SCALE_TWO_CORES} means two real cores)")
+    busy = None
+    if args.busy_cpu is not None:
+        print(f"CPU {args.busy_cpu} kept busy by a spinning loop all through; not probed")
+        busy = busy_start(args.busy_cpu)
+    else:
+        print(f"first probe: {b.probe() if max(args.threads) > 1 else '-'}"
+              f" (coreprobe scale; >= {SCALE_TWO_CORES} means two real cores)")
     print()
     print(HEADER)
-    rows = []
-    for name in names:
-        try:
-            b.check(name)
-        except Failure as e:
-            rows.append({"model": name, "error": f"FAILED: {e}"})
-            print(row_text(rows[-1]), flush=True)
-            continue
-        for t in args.threads:
-            try:
-                rows.append(b.time_one(name, t))
-            except Failure as e:
-                rows.append({"model": name, "threads": t, "error": f"FAILED: {e}"})
-            print(row_text(rows[-1]), flush=True)
-    bad = verdict(rows, args.threads)
+    try:
+        rows = time_all(b, args, names)
+    finally:
+        busy_stop(busy)
+    bad = verdict(rows, args.threads, args.busy_cpu)
     print(f"took {time.monotonic() - start:.0f} s")
     if args.json:
         with open(args.json, "w") as f:

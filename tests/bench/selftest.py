@@ -3,7 +3,8 @@
 library (fake_ort.c) through loading, the API version, the function-table check
 and error reporting, coreprobe's output, and how --profile reads both engines'
 profiles and pairs ONNX Runtime's nodes with inferd's, which CPUs each timed
-pair is pinned to; given inferd-run, that its --profile with --bench covers
+pair is pinned to, that --busy-cpu's loop spins on its CPU alone and is gone
+when stopped; given inferd-run, that its --profile with --bench covers
 the timed runs only.
 
     selftest.py ORT_RUN FAKE_ORT_LIB COREPROBE [INFERD_RUN PLUGIN_DIR MODEL]
@@ -104,6 +105,39 @@ def pin_check():
     return failures
 
 
+def busy_check():
+    """--busy-cpu's loop: pinned to the CPU asked, using it, gone when stopped.
+    Returns the failures."""
+    import time
+
+    import bench
+
+    cpu = max(os.sched_getaffinity(0))
+    p = bench.busy_start(cpu)
+    failures = 0
+    try:
+        time.sleep(0.3)
+        got = os.sched_getaffinity(p.pid)
+        if got != {cpu}:
+            print(f"FAIL busy_start({cpu}): the loop may run on {sorted(got)}")
+            failures += 1
+        with open(f"/proc/{p.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime + stime
+        if ticks < 10:  # 0.1 s of 0.3 at the usual 100 ticks a second
+            print(f"FAIL busy_start({cpu}): the loop used {ticks} ticks in 0.3 s")
+            failures += 1
+    finally:
+        bench.busy_stop(p)
+    if p.poll() is None or os.path.exists(f"/proc/{p.pid}"):
+        print(f"FAIL busy_stop: process {p.pid} is still there")
+        failures += 1
+    bench.busy_stop(None)
+    if not failures:
+        print(f"ok   busy_start: a loop spinning on CPU {cpu} alone, gone when stopped")
+    return failures
+
+
 def main(ort_run, fake, coreprobe, inferd_run=None, plugin_dir=None, model_file=None):
     failures = 0
 
@@ -151,6 +185,7 @@ def main(ort_run, fake, coreprobe, inferd_run=None, plugin_dir=None, model_file=
                r"profile: \d+ nodes, [\d.]+ ms per run over 7 runs\n")
     failures += profile_check()
     failures += pin_check()
+    failures += busy_check()
     print(f"{failures} failed")
     return 1 if failures else 0
 
