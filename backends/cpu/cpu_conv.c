@@ -542,9 +542,20 @@ static size_t conv_plan(struct cpu_model *m, struct conv_kernel *k)
              * (RegNet's block4 f.c, 400 -> 400 at 7x7; ShuffleNet's stage4)
              * as much crosses either way, and the split by rows saves the
              * pass that adds the partials: RegNet's twelve f.c layers took
-             * 0.85-0.90 of their time at 2 threads, the model 0.955-0.975. */
-            if (k->plain && k->group == 1 && k->input_by_channels && k->threads > 1 &&
-                k->k >= 64 * k->threads && k->k >= 2 * k->mg) {
+             * 0.85-0.90 of their time at 2 threads, the model 0.955-0.975.
+             * A deep layer of a larger kernel on a small plane splits its
+             * depth too: each thread reads only the channels its share of
+             * the padded copy wrote, and half the weights, where split by
+             * channels both threads read all of the copy, and split by rows
+             * all of the weights. At 2 threads resnet50's layer4.0.conv2
+             * (512 -> 512, 3x3 stride 2, 7x7, k 4608) took 0.78 against 1.07
+             * ms, resnet18's 7x7 and 14x14 layers 0.03-0.07 ms less each; on
+             * 28x28 planes the partials cost more than that (resnet50's
+             * layer2.0.conv2 +0.03 ms), and so they did with under 512 of
+             * depth a thread (googlenet's 3x3 layers of 16-32 inputs). */
+            const bool deep_small = !k->plain && k->oh * k->ow <= 196 && k->k >= 512 * k->threads;
+            if ((k->plain ? k->input_by_channels && k->k >= 64 * k->threads : deep_small) &&
+                k->group == 1 && k->threads > 1 && k->k >= 2 * k->mg) {
                 const int64_t per = cpu_ceil_div(k->k, k->threads);
                 k->kc = cpu_sgemm_kc_deep(uk, per);
                 k->ksplit = cpu_ceil_div(per, k->kc) * k->kc;

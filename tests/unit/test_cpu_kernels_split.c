@@ -7,7 +7,8 @@
  * expansion runs inside the strided depthwise layer that reads it, and a
  * first convolution inside the max pooling that reads it, in row bands of
  * each thread's share (cpu_mbconv.c, cpu_conv_pool.c); a transposed product
- * split by output rows puts back its own rows (conv_gemm_tr). */
+ * split by output rows puts back its own rows (conv_gemm_tr); a deep 3x3
+ * product on a small plane splits its depth. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -146,6 +147,37 @@ static void test_rows_end_to_end(void **state)
                                .tol = 5e-5,
                                .levels = 1u << 2 };
         cc_check(what, rows_build, c, 1700 + i, &e);
+    }
+    assert_int_equal(unsetenv("INFERD_CPU_WINOGRAD"), 0);
+}
+
+/* A deep 3x3 product on a small plane splits its depth on more than one
+ * thread (conv_gemm_tk): each thread reads only the input channels its
+ * share of the padded copy wrote and half the weights, and the partial
+ * products, a fifth of the input or less, are added after. Depths that do
+ * not split evenly, both strides, and a plane of 13 read through the
+ * phases. */
+static void test_depth_split_deep_small(void **state)
+{
+    (void)state;
+    static const struct rows_case cases[] = {
+        { 192, 96, 14, 3, 2, true, true },   /* 14 -> 7, k 1728: 576 a thread */
+        { 200, 40, 13, 3, 2, false, false }, /* 13 -> 7, k 1800 */
+        { 256, 64, 14, 3, 1, true, false },  /* 14x14 at stride 1, k 2304 */
+    };
+    assert_int_equal(setenv("INFERD_CPU_WINOGRAD", "off", 1), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct rows_case *c = &cases[i];
+        char what[128];
+        snprintf(what, sizeof(what), "3x3 conv %lld -> %lld at %lldx%lld, stride %lld",
+                 (long long)c->c, (long long)c->m, (long long)c->h, (long long)c->h,
+                 (long long)c->stride);
+        struct cc_expect e = { .kernel = "conv_gemm_t",
+                               .kernel_mt = "conv_gemm_tk",
+                               .steps = 1,
+                               .tol = 5e-5,
+                               .levels = 1u << 2 };
+        cc_check(what, rows_build, c, 1750 + i, &e);
     }
     assert_int_equal(unsetenv("INFERD_CPU_WINOGRAD"), 0);
 }
@@ -444,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_first_conv_in_depthwise),
         cmocka_unit_test(test_one_pair_a_step),
         cmocka_unit_test(test_rows_end_to_end),
+        cmocka_unit_test(test_depth_split_deep_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
