@@ -124,6 +124,29 @@ static void rows_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
     add_relu_output(g, cc_out(g, conv), c->residual ? yd : NULL, false, c->relu);
 }
 
+/* Each case through rows_build at AVX-512, Winograd off (the 3x3 stride-1
+ * layers would run as Winograd), kernel_mt the product's kernel on more
+ * than one thread. */
+static void rows_check(const struct rows_case *cases, size_t n, const char *kernel_mt,
+                       uint64_t seed)
+{
+    assert_int_equal(setenv("INFERD_CPU_WINOGRAD", "off", 1), 0);
+    for (size_t i = 0; i < n; i++) {
+        const struct rows_case *c = &cases[i];
+        char what[128];
+        snprintf(what, sizeof(what), "%lldx%lld conv %lld -> %lld at %lldx%lld, stride %lld",
+                 (long long)c->kernel, (long long)c->kernel, (long long)c->c, (long long)c->m,
+                 (long long)c->h, (long long)c->h, (long long)c->stride);
+        struct cc_expect e = { .kernel = "conv_gemm_t",
+                               .kernel_mt = kernel_mt,
+                               .steps = 1,
+                               .tol = 5e-5,
+                               .levels = 1u << 2 };
+        cc_check(what, rows_build, c, seed + i, &e);
+    }
+    assert_int_equal(unsetenv("INFERD_CPU_WINOGRAD"), 0);
+}
+
 static void test_rows_end_to_end(void **state)
 {
     (void)state;
@@ -133,22 +156,7 @@ static void test_rows_end_to_end(void **state)
         { 48, 80, 28, 3, 2, false, true },   /* stride 2: the phases; 14 rows */
         { 128, 32, 21, 3, 1, false, false }, /* 21 rows of 21 (3 tiles of 7) */
     };
-    /* the 3x3 stride-1 layers would run as Winograd */
-    assert_int_equal(setenv("INFERD_CPU_WINOGRAD", "off", 1), 0);
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const struct rows_case *c = &cases[i];
-        char what[128];
-        snprintf(what, sizeof(what), "%lldx%lld conv %lld -> %lld at %lldx%lld, stride %lld",
-                 (long long)c->kernel, (long long)c->kernel, (long long)c->c, (long long)c->m,
-                 (long long)c->h, (long long)c->h, (long long)c->stride);
-        struct cc_expect e = { .kernel = "conv_gemm_t",
-                               .kernel_mt = "conv_gemm_tr",
-                               .steps = 1,
-                               .tol = 5e-5,
-                               .levels = 1u << 2 };
-        cc_check(what, rows_build, c, 1700 + i, &e);
-    }
-    assert_int_equal(unsetenv("INFERD_CPU_WINOGRAD"), 0);
+    rows_check(cases, sizeof(cases) / sizeof(cases[0]), "conv_gemm_tr", 1700);
 }
 
 /* A deep 3x3 product on a small plane splits its depth on more than one
@@ -165,21 +173,7 @@ static void test_depth_split_deep_small(void **state)
         { 200, 40, 13, 3, 2, false, false }, /* 13 -> 7, k 1800 */
         { 256, 64, 14, 3, 1, true, false },  /* 14x14 at stride 1, k 2304 */
     };
-    assert_int_equal(setenv("INFERD_CPU_WINOGRAD", "off", 1), 0);
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const struct rows_case *c = &cases[i];
-        char what[128];
-        snprintf(what, sizeof(what), "3x3 conv %lld -> %lld at %lldx%lld, stride %lld",
-                 (long long)c->c, (long long)c->m, (long long)c->h, (long long)c->h,
-                 (long long)c->stride);
-        struct cc_expect e = { .kernel = "conv_gemm_t",
-                               .kernel_mt = "conv_gemm_tk",
-                               .steps = 1,
-                               .tol = 5e-5,
-                               .levels = 1u << 2 };
-        cc_check(what, rows_build, c, 1750 + i, &e);
-    }
-    assert_int_equal(unsetenv("INFERD_CPU_WINOGRAD"), 0);
+    rows_check(cases, sizeof(cases) / sizeof(cases[0]), "conv_gemm_tk", 1750);
 }
 
 struct mb_case {
