@@ -15,7 +15,9 @@ each thread count, runs `inferd-run --bench RUNS` and `ort_run --bench RUNS`
 alternately (A B A B ..., each a fresh process, --alternations times; where the
 thread count leaves CPUs over, both processes of a pair pinned to the same
 CPUs, the pairs taking the CPUs in turn) and takes the median of the
-per-process medians; peak RSS is the median of the per-process peaks.
+per-process medians for each engine; the ratio is the median of the pairs'
+ratios (each pair ran on the same CPUs within seconds); peak RSS is the
+median of the per-process peaks. Pinned rows also give the ratio on each CPU.
 Around each timing at 2 or more threads, `coreprobe` says whether the CPUs
 are two real cores just then; a row where either probe says otherwise is
 marked SMT and left out of the multi-thread geometric mean.
@@ -184,7 +186,7 @@ class Bench:
                 lat, rss = LATENCY.search(out), RSS.search(out)
                 if not lat or not rss:
                     raise Failure(f"{engine}: no latency or RSS line in its output")
-                samples[engine].append((float(lat.group(2)), float(rss.group(1))))
+                samples[engine].append((float(lat.group(2)), float(rss.group(1)), cpus))
         if probe:
             probes.append(self.probe())
         row = {"model": name, "threads": threads, "probes": probes,
@@ -193,8 +195,9 @@ class Bench:
             row[engine + "_ms"] = statistics.median(x[0] for x in s)
             row[engine + "_mib"] = statistics.median(x[1] for x in s)
             row[engine + "_all_ms"] = [x[0] for x in s]
-        row["ratio"] = row["inferd_ms"] / row["ort_ms"]
+        row["ratio"] = pair_ratio(samples)
         row["rss_ratio"] = row["inferd_mib"] / row["ort_mib"]
+        row["by_cpus"] = ratios_by_cpus(samples)
         return row
 
 
@@ -212,6 +215,33 @@ def busy_stop(p):
     except ProcessLookupError:
         pass
     p.wait()
+
+
+def pair_ratios(samples):
+    """inferd/ORT of each pair: the two processes that ran one after the
+    other (on the same CPUs where pinned), as (ratio, cpus)."""
+    return [(i[0] / o[0], i[2]) for i, o in zip(samples["inferd"], samples["ort"])]
+
+
+def pair_ratio(samples):
+    """The row's ratio: the median of its pairs' ratios. Each pair ran on the
+    same CPUs within seconds, so a vCPU or a minute that is slower for both
+    engines cancels out; a ratio of the two engines' own medians can take
+    them from different CPUs and move either way (regnet at 1 thread read
+    0.87 so, while its runs on each CPU alone gave 1.04 and 0.99)."""
+    return statistics.median(r for r, _ in pair_ratios(samples))
+
+
+def ratios_by_cpus(samples):
+    """The median pair ratio on each set of CPUs the pairs were pinned to
+    ({"0": 0.98, "1": 1.12}), or {} when they were not pinned: a ratio that
+    differs from one vCPU to another points at the machine (a busy neighbour
+    on that core), not at either engine."""
+    by = {}
+    for r, cpus in pair_ratios(samples):
+        if cpus:
+            by.setdefault(",".join(str(c) for c in sorted(cpus)), []).append(r)
+    return {k: statistics.median(v) for k, v in sorted(by.items())}
 
 
 def pinned_cpus(i, threads, allowed=None):
@@ -254,7 +284,7 @@ def geomean(xs):
 
 
 HEADER = (f"{'model':<20} {'thr':>3} {'inferd ms':>10} {'ORT ms':>9} {'ratio':>6} "
-          f"{'inferd MiB':>10} {'ORT MiB':>8} {'RSS ratio':>9}  probe")
+          f"{'inferd MiB':>10} {'ORT MiB':>8} {'RSS ratio':>9}  probe, or ratio per CPU")
 
 
 def row_text(r):
@@ -263,6 +293,8 @@ def row_text(r):
     probe = ""
     if r["probes"]:
         probe = "/".join(f"{p:.2f}" for p in r["probes"]) + ("" if r["trusted"] else " SMT")
+    if len(r.get("by_cpus", {})) > 1:
+        probe = " ".join(f"cpu{k} {v:.2f}" for k, v in r["by_cpus"].items())
     return (f"{r['model']:<20} {r['threads']:>3} {r['inferd_ms']:>10.3f} {r['ort_ms']:>9.3f} "
             f"{r['ratio']:>6.2f} {r['inferd_mib']:>10.1f} {r['ort_mib']:>8.1f} "
             f"{r['rss_ratio']:>9.2f}  {probe}")
@@ -524,6 +556,8 @@ def main(argv):
           f"CPU provider, sequential, all graph optimizations)")
     print(f"each engine: {args.alternations} processes x ({args.warmup} warm-up + "
           f"{args.runs} timed runs), alternating; median of medians; zoo input_0.pb")
+    print("ratio: the median of the pairs' ratios (inferd's process over the ORT process "
+          "right after it)")
     print("where the thread count leaves CPUs over, each inferd/ORT pair runs on the same "
           "CPUs, the pairs taking the CPUs in turn")
     busy = None

@@ -3,7 +3,7 @@
 library (fake_ort.c) through loading, the API version, the function-table check
 and error reporting, coreprobe's output, and how --profile reads both engines'
 profiles and pairs ONNX Runtime's nodes with inferd's, which CPUs each timed
-pair is pinned to, that --busy-cpu's loop spins on its CPU alone and is gone
+pair is pinned to, the row's ratio as the median of its pairs' and per CPU, that --busy-cpu's loop spins on its CPU alone and is gone
 when stopped; given inferd-run, that its --profile with --bench covers
 the timed runs only.
 
@@ -100,8 +100,25 @@ def pin_check():
         if got != want:
             print(f"FAIL Bench.run pinned to {cpus}: the child runs on {got}, want {want}")
             failures += 1
+    # the row's ratio: the median of the pairs' ratios, and per CPU the same
+    samples = {"inferd": [(1.0, 0, {0}), (3.0, 0, {1}), (2.0, 0, {0}), (9.0, 0, {0}),
+                          (5.0, 0, {1})],
+               "ort": [(2.0, 0, {0}), (4.0, 0, {1}), (2.0, 0, {0}), (2.5, 0, {0}),
+                       (4.0, 0, {1})]}
+    # pairs: 0.5 (cpu 0), 0.75 (1), 1.0 (0), 3.6 (0), 1.25 (1); the engines'
+    # own medians, 3.0 and 2.5, would give 1.2
+    checks = [("pair_ratio", bench.pair_ratio(samples), 1.0),
+              ("ratios_by_cpus", bench.ratios_by_cpus(samples), {"0": 1.0, "1": 1.0})]
+    unpinned = {e: [(x[0], 0, None) for x in v] for e, v in samples.items()}
+    checks += [("pair_ratio unpinned", bench.pair_ratio(unpinned), 1.0),
+               ("ratios_by_cpus unpinned", bench.ratios_by_cpus(unpinned), {})]
+    for what, got, want in checks:
+        if got != want:
+            print(f"FAIL {what}: {got}, want {want}")
+            failures += 1
     if not failures:
-        print("ok   pinned_cpus: each pair on the same CPUs, the CPUs in turn")
+        print("ok   pinned_cpus: each pair on the same CPUs, the CPUs in turn; "
+              "the ratio of the pairs, on each")
     return failures
 
 
