@@ -503,6 +503,8 @@ def parse_args(argv):
     if not args.threads or min(args.threads) < 1 or args.runs < 1 or args.warmup < 0 \
             or args.alternations < 1:
         ap.error("--threads, --runs and --alternations take positive numbers")
+    if args.busy_cpu is not None and args.profile:
+        ap.error("--busy-cpu times whole models; --profile runs without it")
     if args.busy_cpu is not None:
         try:
             cpus = os.sched_getaffinity(0)

@@ -194,6 +194,13 @@ def main(ort_run, fake, coreprobe, inferd_run=None, plugin_dir=None, model_file=
            r"^coreprobe: (cpus \d+,\d+  1 thread [\d.]+ GFLOP/s  2 threads [\d.]+ GFLOP/s  "
            r"scale \d+\.\d\d  (two cores|shared core)|one cpu  scale 1\.00  one cpu)$")
     expect("coreprobe usage", [coreprobe, "-1"], 2, r"usage: coreprobe")
+    bench_py = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench.py")
+    expect("--busy-cpu with --profile", [sys.executable, bench_py, "--build", ".", "--profile",
+                                         "resnet50", "--busy-cpu", "0"], 2,
+           r"--busy-cpu times whole models; --profile runs without it")
+    expect("--busy-cpu on a CPU not there", [sys.executable, bench_py, "--build", ".",
+                                             "--busy-cpu", "4096"], 2,
+           r"--busy-cpu 4096: not one of this process's CPUs")
     if inferd_run:
         # the cold first run and the warm-up are not in the profile
         expect("inferd-run --profile counts the timed runs",
