@@ -294,7 +294,8 @@ def row_text(r):
     if r["probes"]:
         probe = "/".join(f"{p:.2f}" for p in r["probes"]) + ("" if r["trusted"] else " SMT")
     if len(r.get("by_cpus", {})) > 1:
-        probe = " ".join(f"cpu{k} {v:.2f}" for k, v in r["by_cpus"].items())
+        per_cpu = " ".join(f"cpu{k} {v:.2f}" for k, v in r["by_cpus"].items())
+        probe = f"{probe}  {per_cpu}" if probe else per_cpu
     return (f"{r['model']:<20} {r['threads']:>3} {r['inferd_ms']:>10.3f} {r['ort_ms']:>9.3f} "
             f"{r['ratio']:>6.2f} {r['inferd_mib']:>10.1f} {r['ort_mib']:>8.1f} "
             f"{r['rss_ratio']:>9.2f}  {probe}")
