@@ -230,6 +230,27 @@ static inline void cpu_prefetch_out(const float *p, int64_t floats, int ntasks)
     }
 }
 
+/* A pooling layer walks its input a plane at a time, in a few short row
+ * streams at once, too short for the hardware prefetcher to follow: reading
+ * a tensor that the layers before had pushed out to L3, a max pool ran at a
+ * fifth of the speed it read the same tensor from L2 (googlenet's maxpool3,
+ * 480 x 28 x 28: 0.13 ms, and 0.026 ms run again at once). So a task asks
+ * for the next plane's input while it computes the current one: the
+ * plane's first CPU_PREFETCH_IN_MAX bytes (a 56x56 plane whole; the rows
+ * after those of a larger one stream behind them). A depthwise layer,
+ * whose input the expansion before it has just written, gained nothing. */
+#define CPU_PREFETCH_IN_MAX (16 * 1024)
+
+static inline void cpu_prefetch_in(const float *p, int64_t floats)
+{
+    int64_t bytes = floats * (int64_t)sizeof(float);
+    if (bytes > CPU_PREFETCH_IN_MAX) bytes = CPU_PREFETCH_IN_MAX;
+    for (int64_t off = 0; off < bytes; off += 64) {
+        __builtin_prefetch((const char *)p + off, 0, 3);
+        __asm__ volatile("" : : "r"(off)); /* as in cpu_prefetch_out */
+    }
+}
+
 /* [*lo, *hi): task t's share of `units` when split into ntasks. */
 static inline void cpu_task_range(int64_t units, int t, int ntasks, int64_t *lo, int64_t *hi)
 {

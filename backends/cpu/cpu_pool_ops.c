@@ -61,7 +61,10 @@ static void pool_task(void *arg, int t, int ntasks)
         return;
     }
     for (int64_t i = lo; i < hi; i++) {
-        if (i + 1 < hi) cpu_prefetch_out(j->y + (i + 1) * k->yplane, k->yplane, ntasks);
+        if (i + 1 < hi) {
+            cpu_prefetch_out(j->y + (i + 1) * k->yplane, k->yplane, ntasks);
+            cpu_prefetch_in(j->x + (i + 1) * k->xplane, k->xplane);
+        }
         struct cpu_plane p = {
             .x = j->x + i * k->xplane,
             .y = j->y + i * k->yplane,
