@@ -218,16 +218,27 @@ int cpu_tasks(const struct cpu_pool *pool, int64_t units, int64_t work);
  * thread: alone, the lines are the core's own and the requests cost 4%. */
 #define CPU_PREFETCH_OUT_MAX (16 * 1024)
 
-static inline void cpu_prefetch_out(const float *p, int64_t floats, int ntasks)
+/* Asks for the lines of [p, p + bytes), for writing or for reading (write
+ * is a constant at every call, so each instance keeps one of the two). */
+static inline __attribute__((always_inline)) void cpu_prefetch_lines(const void *p, int64_t bytes,
+                                                                     const bool write)
 {
-    const int64_t bytes = floats * (int64_t)sizeof(float);
-    if (ntasks < 2 || bytes > CPU_PREFETCH_OUT_MAX) return;
     for (int64_t off = 0; off < bytes; off += 64) {
-        __builtin_prefetch((const char *)p + off, 1, 3);
+        if (write)
+            __builtin_prefetch((const char *)p + off, 1, 3);
+        else
+            __builtin_prefetch((const char *)p + off, 0, 3);
         /* GCC deletes a loop of nothing but prefetches as free of effects
          * (seen at -O2) */
         __asm__ volatile("" : : "r"(off));
     }
+}
+
+static inline void cpu_prefetch_out(const float *p, int64_t floats, int ntasks)
+{
+    const int64_t bytes = floats * (int64_t)sizeof(float);
+    if (ntasks < 2 || bytes > CPU_PREFETCH_OUT_MAX) return;
+    cpu_prefetch_lines(p, bytes, true);
 }
 
 /* A pooling layer walks its input a plane at a time, in a few short row
@@ -243,12 +254,8 @@ static inline void cpu_prefetch_out(const float *p, int64_t floats, int ntasks)
 
 static inline void cpu_prefetch_in(const float *p, int64_t floats)
 {
-    int64_t bytes = floats * (int64_t)sizeof(float);
-    if (bytes > CPU_PREFETCH_IN_MAX) bytes = CPU_PREFETCH_IN_MAX;
-    for (int64_t off = 0; off < bytes; off += 64) {
-        __builtin_prefetch((const char *)p + off, 0, 3);
-        __asm__ volatile("" : : "r"(off)); /* as in cpu_prefetch_out */
-    }
+    const int64_t bytes = floats * (int64_t)sizeof(float);
+    cpu_prefetch_lines(p, bytes < CPU_PREFETCH_IN_MAX ? bytes : CPU_PREFETCH_IN_MAX, false);
 }
 
 /* [*lo, *hi): task t's share of `units` when split into ntasks. */
