@@ -367,8 +367,9 @@ static int producer_of(const struct ir_graph *g, int i)
 }
 
 /* fused[j] = i where node j runs inside step i: an expansion inside the
- * depthwise layer reading it (cpu_mbconv.c), a first convolution inside the
- * max pooling or depthwise layer reading it (cpu_conv_pool.c); -1 elsewhere. */
+ * depthwise layer reading it (cpu_mbconv_small.c, cpu_mbconv.c), a first
+ * convolution inside the max pooling or depthwise layer reading it
+ * (cpu_conv_pool.c); -1 elsewhere. */
 static int *fusions_find(const struct cpu_model *m, const struct ir_graph *g)
 {
     int *fused = malloc(sizeof(int) * ((size_t)g->nnodes + 1));
@@ -382,7 +383,8 @@ static int *fusions_find(const struct cpu_model *m, const struct ir_graph *g)
         bool taken = false;
         for (int k = 0; j >= 0 && k < j && !taken; k++) taken = fused[k] == j;
         if (j >= 0 && fused[j] < 0 && !taken &&
-            (cpu_mbconv_fits(m, g, &g->nodes[j], &g->nodes[i]) ||
+            (cpu_mbconv_small_fits(m, g, &g->nodes[j], &g->nodes[i]) ||
+             cpu_mbconv_fits(m, g, &g->nodes[j], &g->nodes[i]) ||
              cpu_conv_pool_fits(m, g, &g->nodes[j], &g->nodes[i])))
             fused[j] = i;
     }
@@ -419,8 +421,9 @@ static int steps_fill(struct cpu_model *m, struct ir_graph *g, const int *fused,
         if (a >= 0 && fused[a] == i) {
             struct ir_node *na = &g->nodes[a];
             /* as fusions_find chose, in its order */
-            int rc = cpu_mbconv_fits(m, g, na, n) ? cpu_mbconv_prepare(m, s, g, na, n)
-                                                  : cpu_conv_pool_prepare(m, s, g, na, n);
+            int rc = cpu_mbconv_small_fits(m, g, na, n) ? cpu_mbconv_small_prepare(m, s, g, na, n)
+                     : cpu_mbconv_fits(m, g, na, n)     ? cpu_mbconv_prepare(m, s, g, na, n)
+                                                        : cpu_conv_pool_prepare(m, s, g, na, n);
             if (rc < 0) return rc;
             /* the step and the arena plan read the expansion's input */
             s->in[0] = n->in[0] = na->in[0];

@@ -118,6 +118,32 @@ struct cpu_dw_flat {
     int64_t nch;
 };
 
+/* Depthwise rows over a position-major buffer (cpu_mbconv_small.c): 16
+ * channels of every input position side by side, CPU_DW_NHWC_LD floats
+ * from one position to the next, written back as 16 output planes. Channel
+ * vectors fill every lane whatever the plane's width, where the plane
+ * kernels fill 7 of 16 lanes on a 7-wide row. The buffer holds the plane
+ * with its padding (zeros), rows of xrow positions: output (oy, ox) reads
+ * position (oy * sh + ky * dh) * xrow + ox * sw + kx * dw at tap (ky, kx),
+ * with no test at all. Outputs are computed 16 at a time, so reads run up
+ * to 16 * sw + (kw - 1) * dw positions past a row's last output and a
+ * row's stride past the last row (cpu_dw_nhwc_slack): what lies there
+ * only reaches lanes that are not stored. Output rows of at most 16
+ * columns, column strides 1 and 2. */
+#define CPU_DW_NHWC_LD 48
+
+struct cpu_dw_nhwc {
+    const struct cpu_window *g; /* kh, kw, sh, sw, dh, dw, oh, ow */
+    const float *x;
+    int64_t xrow;
+    const float *w;    /* [kh * kw][16]: tap t's 16 channels at w + 16 t */
+    const float *bias; /* 16 */
+    float *y;          /* channel j's output plane at y + j * yplane */
+    int64_t yplane;
+    int nch; /* channels stored, 1..16 */
+    const struct ir_act *act;
+};
+
 /* The flat layout's offsets and lane masks for window g (stride 1, ow == w):
  * *off gets kh * kw offsets, *mask ceil(oh * ow / 16) * kh * kw masks, both
  * malloc'ed. 0, or -ENOMEM with nothing left allocated. */
@@ -177,6 +203,9 @@ struct cpu_vec {
     /* (optional) Depthwise planes in the flat layout, bias, residual and
      * activation included; planes of at most CPU_DW_FLAT_MAX floats. */
     void (*dw_flat)(const struct cpu_dw_flat *a);
+    /* (optional) Depthwise rows over a position-major buffer; output rows
+     * of at most 16 columns. */
+    void (*dw_nhwc)(const struct cpu_dw_nhwc *a);
 };
 
 #define CPU_DW_FLAT_MAX 64

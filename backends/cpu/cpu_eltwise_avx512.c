@@ -8,6 +8,7 @@ void cpu_window_avx512(int op, const struct cpu_window *g, const struct cpu_plan
 void cpu_window_block_avx512(int op, const struct cpu_window *g, const struct cpu_block *b);
 void cpu_gconv_avx512(const struct cpu_gconv *a);
 void cpu_dw_flat_avx512(const struct cpu_dw_flat *a);
+void cpu_dw_nhwc_avx512(const struct cpu_dw_nhwc *a);
 
 AVX512_INLINE __mmask16 tail_mask(int64_t n)
 {
@@ -190,4 +191,5 @@ const struct cpu_vec cpu_vec_avx512 = {
     .gconv = cpu_gconv_avx512,
     .transpose = cpu_transpose_avx2,
     .dw_flat = cpu_dw_flat_avx512,
+    .dw_nhwc = cpu_dw_nhwc_avx512,
 };

@@ -63,7 +63,7 @@ static void mb_kernel_free(void *p)
     free(k);
 }
 
-bool cpu_mbconv_fits(const struct cpu_model *m, const struct ir_graph *g, const struct ir_node *na,
+bool cpu_mbconv_pair(const struct cpu_model *m, const struct ir_graph *g, const struct ir_node *na,
                      const struct ir_node *nb)
 {
     if (strcmp(na->op_type, "Conv") != 0 || strcmp(nb->op_type, "Conv") != 0) return false;
@@ -85,25 +85,35 @@ bool cpu_mbconv_fits(const struct cpu_model *m, const struct ir_graph *g, const 
         return false;
     if (na->nin > 2 && na->in[2] >= 0 && !cpu_value_const_f32(m, g, na->in[2])) return false;
     if (nb->nin > 2 && nb->in[2] >= 0 && !cpu_value_const_f32(m, g, nb->in[2])) return false;
-    /* the depthwise layer: one output channel per expanded channel, its
-     * window within the plane's padding of less than a kernel; or a grouped
-     * one with as many outputs, of the shapes cpu_vec.gconv runs */
+    /* as many outputs as expanded channels, the window within the plane's
+     * padding of less than a kernel */
+    if (yv->shape.dims[1] != ev->shape.dims[1] || yv->shape.ndim != 4) return false;
+    for (int i = 0; i < 2; i++)
+        if (pb->pads[i] >= pb->kernel[i] * pb->dilations[i] ||
+            pb->pads[2 + i] >= pb->kernel[i] * pb->dilations[i])
+            return false;
+    return cpu_value_read_once(g, na->out[0]);
+}
+
+bool cpu_mbconv_fits(const struct cpu_model *m, const struct ir_graph *g, const struct ir_node *na,
+                     const struct ir_node *nb)
+{
+    if (!cpu_mbconv_pair(m, g, na, nb)) return false;
+    const struct ir_conv_params *pb = nb->params;
+    const struct ir_value *ev = &g->values[na->out[0]], *yv = &g->values[nb->out[0]];
+    /* the depthwise layer, one output channel per expanded channel; or a
+     * grouped one of the shapes cpu_vec.gconv runs row by row */
     const int64_t c = ev->shape.dims[1];
-    if (yv->shape.dims[1] != c || pb->strides[0] < 2) return false;
+    if (pb->strides[0] < 2) return false;
     if (pb->group != c) {
-        /* grouped: the shapes cpu_vec.gconv runs row by row */
         const struct cpu_window win =
             cpu_window_of(ev, yv, pb->kernel, pb->strides, pb->dilations, pb->pads);
         if (!cpu_vec_get(m->be->isa)->gconv || !cpu_grouped_channels_fit(pb->group, c) ||
             !cpu_grouped_rows_fit(&win))
             return false;
     }
-    for (int i = 0; i < 2; i++)
-        if (pb->pads[i] >= pb->kernel[i] * pb->dilations[i] ||
-            pb->pads[2 + i] >= pb->kernel[i] * pb->dilations[i])
-            return false;
     const size_t bytes = (size_t)(c * ev->shape.dims[2] * ev->shape.dims[3]) * sizeof(float);
-    return bytes >= MB_MIN_BYTES && cpu_value_read_once(g, na->out[0]);
+    return bytes >= MB_MIN_BYTES;
 }
 
 /* --- run ---------------------------------------------------------------- */

@@ -290,6 +290,62 @@ static void cp_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
     if (c->second_reader) cc_output(g, v);
 }
 
+/* The pair on planes of 14x14 or less (cpu_mbconv_small.c), at AVX-512,
+ * the level with the position-major depthwise rows: a panel of channels at
+ * a time into a buffer whose padding the kernel zeroes (the checks fill
+ * scratch with NaN first), rows of 8 or fewer two at a time, channels that
+ * fill neither a panel nor a vector, strides, dilation, one-sided padding,
+ * 8-wide tiles, a batch; and the shapes it leaves to the layers apart. */
+static void test_expansion_in_depthwise_small(void **state)
+{
+    (void)state;
+    static const struct mb_case cases[] = {
+        /* mnasnet's 14x14 and 7x7 blocks */
+        { 80, 480, 14, 14, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, true, true, false, 1, 0 },
+        { 96, 576, 7, 7, 5, 1, 1, { 2, 2, 2, 2 }, false, true, false, true, true, false, 1, 0 },
+        { 96, 576, 14, 14, 5, 2, 1, { 2, 2, 2, 2 }, true, false, true, false, true, false, 1, 0 },
+        /* channels: two panels and a half, a part vector; one channel */
+        { 24, 120, 14, 14, 3, 1, 1, { 1, 1, 1, 1 }, true, true, false, true, true, false, 1, 0 },
+        { 8, 40, 7, 7, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, true, true, false, 1, 0 },
+        { 5, 1, 7, 7, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, true, true, false, 1, 0 },
+        /* padding on the bottom and right only; dilation 2; no padding */
+        { 32, 96, 14, 14, 3, 2, 1, { 0, 0, 1, 1 }, true, true, true, true, true, false, 1, 0 },
+        { 16, 64, 7, 7, 3, 1, 2, { 2, 2, 2, 2 }, true, true, false, true, true, false, 1, 0 },
+        { 16, 64, 14, 14, 3, 1, 1, { 0, 0, 0, 0 }, true, true, true, true, true, false, 1, 0 },
+        /* a plane of 8 columns (8-row tiles), 14 rows of 7, two images */
+        { 24, 144, 8, 8, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, true, true, false, 1, 0 },
+        { 24, 144, 14, 7, 5, 1, 1, { 2, 2, 2, 2 }, true, true, true, true, true, false, 1, 0 },
+        { 16, 96, 7, 7, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, true, true, false, 2, 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct mb_case *c = &cases[i];
+        char what[128];
+        snprintf(what, sizeof(what),
+                 "1x1 %lld -> %lld, depthwise %lldx%lld s%lld d%lld at %lldx%lld", (long long)c->k,
+                 (long long)c->m, (long long)c->kernel, (long long)c->kernel, (long long)c->stride,
+                 (long long)c->dil, (long long)c->h, (long long)c->w);
+        struct cc_expect e = { .kernel = "mbconv_small", .tol = 5e-5, .levels = 1u << 2 };
+        cc_check(what, mb_build, c, 2100 + i, &e);
+    }
+    /* apart: a plane of more than 14x14; rows that 7- and 8-row tiles do
+     * not fill; column stride 3; a second reader of the expanded tensor */
+    static const struct mb_case apart[] = {
+        { 16, 96, 15, 15, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, true, false, false, 1, 0 },
+        { 16, 96, 10, 10, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, true, false, false, 1, 0 },
+        { 16, 96, 14, 14, 3, 3, 1, { 1, 1, 1, 1 }, true, true, true, true, false, false, 1, 0 },
+        { 16, 96, 14, 14, 3, 1, 1, { 1, 1, 1, 1 }, true, true, true, true, false, true, 1, 0 },
+    };
+    for (size_t i = 0; i < sizeof(apart) / sizeof(apart[0]); i++) {
+        const struct mb_case *c = &apart[i];
+        char what[128];
+        snprintf(what, sizeof(what), "apart: 1x1 %lld -> %lld, depthwise s%lld at %lldx%lld",
+                 (long long)c->k, (long long)c->m, (long long)c->stride, (long long)c->h,
+                 (long long)c->w);
+        struct cc_expect e = { .kernel = "depthwise", .steps = 2, .tol = 5e-5 };
+        cc_check(what, mb_build, c, 2200 + i, &e);
+    }
+}
+
 /* The same with a grouped second layer (RegNet's 16 channels a group), at
  * the levels that have the grouped kernel (the generic level runs the two
  * layers apart; steps not checked): rows of whole vectors (B read in
@@ -465,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_depth_split_after_depthwise),
         cmocka_unit_test(test_no_depth_split_when_square),
         cmocka_unit_test(test_expansion_in_depthwise),
+        cmocka_unit_test(test_expansion_in_depthwise_small),
         cmocka_unit_test(test_expansion_in_grouped),
         cmocka_unit_test(test_first_conv_in_pool),
         cmocka_unit_test(test_first_conv_in_depthwise),
