@@ -40,4 +40,12 @@ void cpu_conv_direct_rows(const void *kdata, const float *xq, const float *bias,
                           const struct ir_act *act, int64_t oy0, int64_t oy1, float *dst,
                           int64_t ld);
 
+/* A plain 1x1 convolution on a plane of 49 positions or a few times that,
+ * in 8 x 49 tiles (cpu_conv_p49.c): whether it fits, and making step s run
+ * it (returns 1, or -ENOMEM). */
+bool cpu_conv_p49_fits(const struct cpu_model *m, const struct ir_graph *g,
+                       const struct ir_node *n);
+int cpu_conv_p49_prepare(struct cpu_model *m, struct cpu_step *s, const struct ir_graph *g,
+                         const struct ir_node *n);
+
 #endif

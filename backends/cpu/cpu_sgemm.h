@@ -116,6 +116,11 @@ struct cpu_ukernel {
     bool bind_tail;             /* tile_bind loads only cpu_tile.bmask of B's last vector */
     bool store_t;               /* tile and tile_ind store through cpu_tile.ct */
     cpu_gemv_fn gemv;           /* NULL in a level's extra shapes (cpu_ukernel_shapes) */
+    /* (optional) A tile of mr rows and 49 columns, one k block (flags
+     * CPU_TILE_LAST, no ct), B read in place: its rows t->ldb apart, all 49
+     * columns inside the row. A 7x7 plane is one such tile, a 14x14 one
+     * four: no edge tile and no transposition (cpu_conv_p49.c). */
+    cpu_tile_fn tile49;
     /* run-time packing at this level (cpu_pack_kn, cpu_pack_conv below) */
     void (*pack_kn)(const void *src, int64_t k0, int64_t kc, int64_t j0, int64_t nj, int w,
                     float *dst);

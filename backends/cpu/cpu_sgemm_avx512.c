@@ -327,6 +327,70 @@ static void gemv(int64_t k, int64_t n, const float *x, const float *b, float *y,
     if (!simd) ir_act_apply(act, y, (size_t)n);
 }
 
+/* 8 x 49: the 8 x 48 tile and one more column, whose 8 rows are one
+ * 256-bit vector: A's 8 values of the step (consecutive in its panel) times
+ * B's 49th column, broadcast. 25 multiply-adds a step where 49 columns as
+ * 48 and an edge tile take the time of 32; and plane rows stored as they
+ * are, where the transposed product (7 positions x 48 channels) puts every
+ * tile back channel by channel. The 49th column goes out through a scatter,
+ * its residual in through a gather. */
+static void tile49(int64_t kc, const float *a, const float *b, const struct cpu_tile *t)
+{
+    __m512 acc[MR][NVMAX];
+    __m256 acc48 = _mm256_setzero_ps();
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NVMAX; v++) acc[i][v] = _mm512_setzero_ps();
+    const int64_t ldb = t->ldb;
+    const char *pf = t->pf;
+    const int64_t pfn = t->pf_lines < kc ? t->pf_lines : kc;
+    for (int64_t k = 0; k < kc; k++) {
+        if (k < pfn) _mm_prefetch(pf + 64 * k, _MM_HINT_T0);
+        __m512 bv[NVMAX];
+#pragma GCC unroll 3
+        for (int v = 0; v < NVMAX; v++) bv[v] = _mm512_loadu_ps(b + 16 * v);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            const __m512 ai = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 3
+            for (int v = 0; v < NVMAX; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+        }
+        acc48 = _mm256_fmadd_ps(_mm256_loadu_ps(a), _mm256_set1_ps(b[48]), acc48);
+        a += MR;
+        b += ldb;
+    }
+
+    const int kind = t->act->kind;
+    const bool simd = kind != IR_ACT_TANH;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+        if (i >= t->mr) break;
+        float *c = t->c + i * t->ldc;
+        const __m512 br = _mm512_set1_ps(t->bias_row ? t->bias_row[i] : 0.0f);
+#pragma GCC unroll 3
+        for (int v = 0; v < NVMAX; v++) {
+            __m512 x = _mm512_add_ps(acc[i][v], br);
+            if (t->res) x = _mm512_add_ps(x, _mm512_loadu_ps(t->res + i * t->ldres + 16 * v));
+            if (simd) x = act16k(x, t->act, kind);
+            _mm512_storeu_ps(c + 16 * v, x);
+        }
+    }
+    const __mmask8 rm = (__mmask8)((1u << t->mr) - 1u);
+    const __m256i rows = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 x = acc48;
+    if (t->bias_row) x = _mm256_add_ps(x, _mm256_maskz_loadu_ps(rm, t->bias_row));
+    if (t->res) {
+        const __m256i ir = _mm256_mullo_epi32(rows, _mm256_set1_epi32((int)t->ldres));
+        x = _mm256_add_ps(x,
+                          _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), rm, ir, t->res + 48, 4));
+    }
+    if (simd) x = _mm512_castps512_ps256(act16k(_mm512_castps256_ps512(x), t->act, kind));
+    const __m256i ic = _mm256_mullo_epi32(rows, _mm256_set1_epi32((int)t->ldc));
+    _mm256_mask_i32scatter_ps(t->c + 48, rm, ic, x, 4);
+    if (!simd) cpu_tile_act_rows(t);
+}
+
 const struct cpu_ukernel cpu_ukernel_avx512 = {
     .name = "avx512",
     .isa = CPU_ISA_AVX512,
@@ -340,6 +404,7 @@ const struct cpu_ukernel cpu_ukernel_avx512 = {
     .bind_tail = true,
     .store_t = true,
     .gemv = gemv,
+    .tile49 = tile49,
     .pack_kn = cpu_pack_kn_avx512,
     .pack_conv = cpu_pack_conv_avx512,
 };

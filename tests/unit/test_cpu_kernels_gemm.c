@@ -144,6 +144,11 @@ static const char *const isas[] = { "generic", "avx2", "avx512" };
  * choice). */
 static const char *winograd_mode = "auto";
 
+/* For the cases that follow, the kernel expected at the avx512 level instead
+ * of the other SIMD levels' prefix; "!name": any kernel but one containing
+ * name. NULL: as the other levels. */
+static const char *avx512_prefix;
+
 /* Opens the backend at an ISA level, or NULL when this CPU lacks it. */
 static struct inferd_backend *backend_open(const char *isa, int threads)
 {
@@ -202,7 +207,14 @@ static void check_case_levels(build_fn build, const void *spec, const struct ir_
 
             struct inferd_profile_row row;
             assert_int_equal(plugin.api->profile_get(m, &row, 1), 1);
-            const char *kernel_prefix = l == 0 ? generic_prefix : simd_prefix;
+            const char *kernel_prefix = l == 0                    ? generic_prefix
+                                        : l == 2 && avx512_prefix ? avx512_prefix
+                                                                  : simd_prefix;
+            if (kernel_prefix[0] == '!') {
+                if (strstr(row.kernel, kernel_prefix + 1))
+                    fail_msg("%s (%s): kernel %s, expected another", label, isas[l], row.kernel);
+                kernel_prefix = "";
+            }
             if (kernel_prefix[0] == '=') {
                 if (strcmp(row.kernel, kernel_prefix + 1) != 0)
                     fail_msg("%s (%s): kernel %s, expected %s", label, isas[l], row.kernel,
@@ -509,6 +521,49 @@ static void test_conv_residual(void **state)
     }
 }
 
+/* 1x1 layers on planes of 49 positions and a few times that (7x7, 7x14,
+ * 14x14) in 8 x 49 tiles at AVX-512 (cpu_conv_p49.c): outputs that fill no
+ * panel (1 to 7 rows), depths of 1 to 2048 (one k block however deep), a
+ * batch, two threads taking panels, every activation (tanh after the
+ * store), a residual on every other case. An input larger than half of L2
+ * on any machine goes to the other products. */
+static void test_conv_p49(void **state)
+{
+    (void)state;
+    static const struct conv_spec cases[] = {
+        { 1, 96, 7, 7, 40, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 13, 7, 7, 8, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false },
+        { 1, 1, 7, 7, 3, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 2, 64, 14, 14, 100, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 37, 7, 14, 17, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 200, 14, 7, 24, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false },
+        { 1, 600, 7, 7, 20, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 2048, 7, 7, 16, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 160, 14, 14, 160, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct conv_spec *s = &cases[i];
+        struct ir_act act = acts[i % NACTS];
+        if (i % 2 == 1) act.sum = 3;
+        char label[96];
+        conv_label(label, sizeof(label), "p49 conv", s, i);
+        avx512_prefix = "conv_p49";
+        check_case(conv_build, s, &act, label, "conv_", 1e-4);
+    }
+    static const struct conv_spec apart[] = {
+        { 1, 2048, 14, 14, 24, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 32, 10, 10, 24, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 32, 7, 7, 24, 1, 1, 2, 2, 1, 1, { 0, 0, 0, 0 }, 1, true },
+    };
+    for (size_t i = 0; i < sizeof(apart) / sizeof(apart[0]); i++) {
+        char label[96];
+        conv_label(label, sizeof(label), "not p49 conv", &apart[i], i);
+        avx512_prefix = "!conv_p49";
+        check_case(conv_build, &apart[i], &acts[1], label, "conv_", 1e-4);
+    }
+    avx512_prefix = NULL;
+}
+
 static uint32_t rng_state = 12345u;
 static int64_t rnd(int64_t lo, int64_t hi)
 {
@@ -687,7 +742,8 @@ int main(void)
         cmocka_unit_test(test_conv_shapes),   cmocka_unit_test(test_conv_random),
         cmocka_unit_test(test_conv_winograd), cmocka_unit_test(test_conv_winograd_lazy),
         cmocka_unit_test(test_conv_residual), cmocka_unit_test(test_conv_direct),
-        cmocka_unit_test(test_gemm),          cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_conv_p49),      cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_matmul),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -36,13 +36,15 @@ static void add_relu_output(struct ir_graph *g, int y, const int64_t *rd, bool r
 struct dw_pw_case {
     int64_t c, m, h;
     bool bias, relu, residual;
+    int64_t w; /* 0: h */
 };
 
 /* x -> depthwise 3x3 -> Relu -> 1x1 (c -> m) [+ r] [-> Relu] */
 static void dw_pw_build(struct ir_graph *g, struct cc_rng *rng, const void *arg)
 {
     const struct dw_pw_case *c = arg;
-    const int64_t xd[] = { 1, c->c, c->h, c->h }, yd[] = { 1, c->m, c->h, c->h };
+    const int64_t w = c->w ? c->w : c->h;
+    const int64_t xd[] = { 1, c->c, c->h, w }, yd[] = { 1, c->m, c->h, w };
     const int64_t dwd[] = { c->c, 1, 3, 3 }, dbd[] = { c->c }, pwd[] = { c->m, c->c, 1, 1 };
     const int64_t bd[] = { c->m }, pads[] = { 1, 1, 1, 1 };
     int in[] = { cc_input(g, "x", 4, xd), cc_const(g, rng, 4, dwd, -1.0f, 1.0f),
@@ -67,7 +69,7 @@ static void dw_pw_check(const struct dw_pw_case *cases, size_t n, const char *ke
         const struct dw_pw_case *c = &cases[i];
         char what[128];
         snprintf(what, sizeof(what), "depthwise %lld -> 1x1 %lld at %lldx%lld", (long long)c->c,
-                 (long long)c->m, (long long)c->h, (long long)c->h);
+                 (long long)c->m, (long long)c->h, (long long)(c->w ? c->w : c->h));
         struct cc_expect e = { .kernel = "conv_gemm_t",
                                .kernel_mt = kernel_mt,
                                .steps = 2,
@@ -77,26 +79,48 @@ static void dw_pw_check(const struct dw_pw_case *cases, size_t n, const char *ke
     }
 }
 
+/* On 21x21 planes: 7x7 and 14x14 ones go to the 8 x 49 tiles (below). */
 static void test_depth_split_after_depthwise(void **state)
 {
     (void)state;
     static const struct dw_pw_case cases[] = {
-        { 192, 48, 14, true, true, false },  /* 64 channels a thread */
-        { 200, 48, 14, false, false, true }, /* 67 + 67 + 66 */
-        { 320, 96, 7, true, false, true },   /* 7x7, 107 + 107 + 106 */
-        { 576, 96, 14, true, true, true },
+        { 192, 48, 21, true, true, false, 0 },  /* 64 channels a thread */
+        { 200, 48, 21, false, false, true, 0 }, /* 67 + 67 + 66 */
+        { 320, 96, 21, true, false, true, 0 },  /* 107 + 107 + 106 */
+        { 576, 96, 21, true, true, true, 0 },
     };
     dw_pw_check(cases, sizeof(cases) / sizeof(cases[0]), "conv_gemm_tk", 1300);
 }
 
+/* On 7x7 and 14x14 planes the 1x1 layer takes whole panels of its weights
+ * in 8 x 49 tiles instead, reading all of its input (cpu_conv_p49.c). */
+static void test_panels_after_depthwise_p49(void **state)
+{
+    (void)state;
+    static const struct dw_pw_case cases[] = {
+        { 192, 48, 14, true, true, false, 0 },
+        { 320, 96, 7, true, false, true, 0 },
+        { 160, 160, 7, true, true, true, 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct dw_pw_case *c = &cases[i];
+        char what[128];
+        snprintf(what, sizeof(what), "depthwise %lld -> 1x1 %lld at %lldx%lld", (long long)c->c,
+                 (long long)c->m, (long long)c->h, (long long)c->h);
+        struct cc_expect e = { .kernel = "conv_p49", .steps = 2, .tol = 5e-5, .levels = 1u << 2 };
+        cc_check(what, dw_pw_build, c, 1350 + i, &e);
+    }
+}
+
 /* As many outputs as inputs: the partial products would be as large as the
- * input, so the depth stays whole and the product splits its rows */
+ * input, so the depth stays whole and the product splits its rows (planes
+ * 7 wide that the 8 x 49 tiles do not take, tall enough for 3 threads) */
 static void test_no_depth_split_when_square(void **state)
 {
     (void)state;
     static const struct dw_pw_case cases[] = {
-        { 160, 160, 7, true, true, true },
-        { 144, 96, 14, true, false, false }, /* fewer outputs, but more than half */
+        { 160, 160, 12, true, true, true, 7 },
+        { 144, 96, 18, true, false, false, 7 }, /* fewer outputs, but more than half */
     };
     dw_pw_check(cases, sizeof(cases) / sizeof(cases[0]), "conv_gemm_tr", 1400);
 }
@@ -151,7 +175,7 @@ static void test_rows_end_to_end(void **state)
 {
     (void)state;
     static const struct rows_case cases[] = {
-        { 256, 64, 14, 1, 1, true, true },   /* in place, no copy; 14 rows: 4 + 5 + 5 */
+        { 256, 64, 21, 1, 1, true, true },   /* in place, no copy; 21 rows: 7 + 7 + 7 */
         { 64, 64, 14, 3, 1, true, false },   /* through the padded copy */
         { 48, 80, 28, 3, 2, false, true },   /* stride 2: the phases; 14 rows */
         { 128, 32, 21, 3, 1, false, false }, /* 21 rows of 21 (3 tiles of 7) */
@@ -520,6 +544,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depth_split_after_depthwise),
         cmocka_unit_test(test_no_depth_split_when_square),
+        cmocka_unit_test(test_panels_after_depthwise_p49),
         cmocka_unit_test(test_expansion_in_depthwise),
         cmocka_unit_test(test_expansion_in_depthwise_small),
         cmocka_unit_test(test_expansion_in_grouped),
