@@ -24,6 +24,15 @@ static __mmask16 edge_mask(int cols)
     return cols >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << cols) - 1);
 }
 
+/* inlined into each tile, so the accumulators stay registers */
+INLINE void tile_acc_zero(__m512 acc[MR][NVMAX])
+{
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NVMAX; v++) acc[i][v] = _mm512_setzero_ps();
+}
+
 /* The finished tile stored transposed (cpu_tile.ct): rows are plane
  * positions and columns channels, so each channel's t->mr positions go out
  * in one masked store. Sixteen columns at a time through an 8 x 16
@@ -99,10 +108,7 @@ INLINE void tile_nv(int64_t kc, const float *a, const int32_t *off, const float 
                     const bool pf_next, const bool tail, const bool ct)
 {
     __m512 acc[MR][NVMAX];
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 3
-        for (int v = 0; v < NVMAX; v++) acc[i][v] = _mm512_setzero_ps();
+    tile_acc_zero(acc);
 
     const int64_t ldb = t->ldb;
     const char *pf = t->pf;
@@ -338,10 +344,7 @@ static void tile49(int64_t kc, const float *a, const float *b, const struct cpu_
 {
     __m512 acc[MR][NVMAX];
     __m256 acc48 = _mm256_setzero_ps();
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 3
-        for (int v = 0; v < NVMAX; v++) acc[i][v] = _mm512_setzero_ps();
+    tile_acc_zero(acc);
     const int64_t ldb = t->ldb;
     const char *pf = t->pf;
     const int64_t pfn = t->pf_lines < kc ? t->pf_lines : kc;
