@@ -523,10 +523,11 @@ static void test_conv_residual(void **state)
 
 /* 1x1 layers on planes of 49 positions and a few times that (7x7, 7x14,
  * 14x14) in 8 x 49 tiles at AVX-512 (cpu_conv_p49.c): outputs that fill no
- * panel (1 to 7 rows), depths of 1 to 2048 (one k block however deep), a
+ * panel (1 to 7 rows), depths of 1 to 1024 (one k block however deep), a
  * batch, two threads taking panels, every activation (tanh after the
- * store), a residual on every other case. An input larger than half of L2
- * on any machine goes to the other products. */
+ * store), a residual on every other case. Inputs of at most 200 KB, which
+ * fit half the L2 of any AVX-512 core (512 KB and more); one larger than
+ * half of L2 on any machine (1.6 MB) goes to the other products. */
 static void test_conv_p49(void **state)
 {
     (void)state;
@@ -538,7 +539,7 @@ static void test_conv_p49(void **state)
         { 1, 37, 7, 14, 17, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
         { 1, 200, 14, 7, 24, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, false },
         { 1, 600, 7, 7, 20, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
-        { 1, 2048, 7, 7, 16, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
+        { 1, 1024, 7, 7, 16, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
         { 1, 160, 14, 14, 160, 1, 1, 1, 1, 1, 1, { 0, 0, 0, 0 }, 1, true },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
