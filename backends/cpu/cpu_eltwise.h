@@ -127,9 +127,9 @@ struct cpu_dw_flat {
  * position (oy * sh + ky * dh) * xrow + ox * sw + kx * dw at tap (ky, kx),
  * with no test at all. Outputs are computed 16 at a time, so reads run up
  * to 16 * sw + (kw - 1) * dw positions past a row's last output and a
- * row's stride past the last row (cpu_dw_nhwc_slack): what lies there
- * only reaches lanes that are not stored. Output rows of at most 16
- * columns, column strides 1 and 2. */
+ * row's stride past the last row (cpu_mbconv_small.c sizes its buffer for
+ * them): what lies there only reaches lanes that are not stored. Output
+ * rows of at most 16 columns, column strides 1 and 2. */
 #define CPU_DW_NHWC_LD 48
 
 struct cpu_dw_nhwc {
